@@ -1,0 +1,16 @@
+{
+  "targets": [
+    {
+      "target_name": "tsvs_native",
+      "sources": [
+        "native/addon.cc",
+        "native/errors.cc",
+        "native/memory.cc"
+      ],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],
+      "cflags": ["-fvisibility=hidden", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+      "cflags_cc": ["-fvisibility=hidden", "-O2", "-std=c++17", "-Wall", "-Wextra", "-Wno-unused-parameter"]
+    }
+  ]
+}

@@ -1,0 +1,11 @@
+// Module entry: registers each native area's functions. Policy lives in TypeScript;
+// this addon only does syscalls and memory.
+#include <napi.h>
+#include "memory.h"
+
+static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  tsvs::InitMemory(env, exports);
+  return exports;
+}
+
+NODE_API_MODULE(tsvs_native, Init)
