@@ -47,6 +47,10 @@ export const SVC_F_SCHED_MH_PORT = SVC_F_SCHED2;
 /** Destination flags. */
 export const DEST_F_AVAILABLE = 0x0001;
 export const DEST_F_OVERLOAD = 0x0002;
+/** tsvs: the data plane cannot reach the dest (its MAC is unknown); never scheduled. */
+export const DEST_F_UNRESOLVED = 0x0004;
+/** Either flag keeps a dest out of scheduling for new connections. */
+export const DEST_F_NOSCHED = DEST_F_OVERLOAD | DEST_F_UNRESOLVED;
 
 /** ipvsadm defaults (§1.5). */
 export const DEFAULT_SCHEDULER = 'wlc';

@@ -6,6 +6,7 @@
 // returns a dest, or null when none is available, from schedule(). State the algorithm
 // needs (round-robin pointer, hash tables, caches) stays private to the instance.
 
+import { DEST_F_NOSCHED } from '../core/constants';
 import type { Dest } from '../core/dest';
 import type { Service } from '../core/service';
 
@@ -62,5 +63,18 @@ export type SchedulerFactory = (svc: Service) => Scheduler;
 
 /** Eligible for new connections: weight > 0 and not OVERLOADed (§2.10). */
 export function eligible(d: Dest): boolean {
-  return d.weight > 0 && (d.flags & 2) === 0;
+  return d.weight > 0 && (d.flags & DEST_F_NOSCHED) === 0;
+}
+
+/**
+ * Base for algorithms that keep no per-dest state (lc, wlc, sed, nq, fo, ovf, twos): dest
+ * and flag changes need no work because schedule() reads the live dest list.
+ */
+export abstract class StatelessScheduler implements Scheduler {
+  abstract readonly name: string;
+  addDest(_svc: Service, _dest: Dest): void {}
+  delDest(_svc: Service, _dest: Dest): void {}
+  updDest(_svc: Service, _dest: Dest): void {}
+  flagsChanged(_svc: Service): void {}
+  abstract schedule(svc: Service, pkt: SchedPacket): Dest | null;
 }
