@@ -1,0 +1,61 @@
+// `tsvs`: the director's own command. Subcommands:
+//   simulate   where would these flows go? (rules in ipvsadm-save form)
+//   demo       the demonstration run behind `npm run demo`
+// Each subcommand lives in its own module; this file only dispatches and turns errors
+// into one clear line and an exit code.
+
+import { UsageError } from './usage-error';
+
+const USAGE = `Usage: tsvs <command> [options]
+
+Commands:
+  simulate --rules FILE --flows N [--clients K] [--close-every M] [--service VIP:PORT] [--json]
+             run N synthetic TCP connections from K clients through the rules
+             (ipvsadm-save form) and show which real server each one gets
+  demo       the demonstration run (npm run demo)
+  lab up|down|status [--realservers N] [--name NAME] [--routed] [--offloads on|off]
+             an LVS-DR lab in network namespaces: client, director, real servers
+  help       this text
+  version    print the version
+
+Run 'tsvs <command> --help' for a command's options.
+`;
+
+type Handler = (args: string[]) => Promise<number> | number;
+
+const commands: Record<string, () => Promise<Handler>> = {
+  simulate: async () => (await import('./simulate-cmd')).run,
+  demo: async () => (await import('./demo-cmd')).run,
+  lab: async () => (await import('../lab/cli')).run,
+};
+
+export async function main(argv: string[]): Promise<void> {
+  const [cmd, ...rest] = argv;
+  try {
+    if (cmd === undefined || cmd === 'help' || cmd === '--help' || cmd === '-h') {
+      process.stdout.write(USAGE);
+      return;
+    }
+    if (cmd === 'version' || cmd === '--version') {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      process.stdout.write(`tsvs ${(require('../../../package.json') as { version: string }).version}\n`);
+      return;
+    }
+    const load = commands[cmd];
+    if (!load) throw new UsageError(`tsvs: unknown command '${cmd}'. Try 'tsvs help'.`);
+    const code = await (await load())(rest);
+    process.exitCode = code;
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exitCode = err.exitCode;
+      return;
+    }
+    const e = err as NodeJS.ErrnoException;
+    process.stderr.write(`tsvs: ${e.message ?? String(err)}\n`);
+    if (process.env.TSVS_DEBUG) process.stderr.write(`${e.stack}\n`);
+    process.exitCode = e.name === 'RulesError' ? 2 : 1;
+  }
+}
+
+if (require.main === module) void main(process.argv.slice(2));
