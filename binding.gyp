@@ -4,7 +4,9 @@
       "target_name": "tsvs_native",
       "sources": [
         "native/addon.cc",
+        "native/afpacket.cc",
         "native/errors.cc",
+        "native/ifinfo.cc",
         "native/memory.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

@@ -1,10 +1,14 @@
 // Module entry: registers each native area's functions. Policy lives in TypeScript;
 // this addon only does syscalls and memory.
 #include <napi.h>
+#include "afpacket.h"
+#include "ifinfo.h"
 #include "memory.h"
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   tsvs::InitMemory(env, exports);
+  tsvs::InitIfInfo(env, exports);
+  tsvs::InitAfPacket(env, exports);
   return exports;
 }
 

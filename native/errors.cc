@@ -34,17 +34,25 @@ const char* ErrnoName(int err) {
     case ENETUNREACH: return "ENETUNREACH";
     case ENOBUFS: return "ENOBUFS";
     case ENXIO: return "ENXIO";
-    default: return "EUNKNOWN";
+    default: {
+      // glibc >= 2.32 knows every errno's name; keep the switch above for the common ones.
+      const char* name = strerrorname_np(err);
+      return name ? name : "EUNKNOWN";
+    }
   }
 }
 
-void ThrowErrno(Napi::Env env, int err, const char* syscall) {
+Napi::Error ErrnoError(Napi::Env env, int err, const char* syscall) {
   std::string msg = std::string(syscall) + " failed: " + std::strerror(err) + " (" + ErrnoName(err) + ")";
   Napi::Error e = Napi::Error::New(env, msg);
   e.Set("code", Napi::String::New(env, ErrnoName(err)));
   e.Set("errno", Napi::Number::New(env, err));
   e.Set("syscall", Napi::String::New(env, syscall));
-  e.ThrowAsJavaScriptException();
+  return e;
+}
+
+void ThrowErrno(Napi::Env env, int err, const char* syscall) {
+  ErrnoError(env, err, syscall).ThrowAsJavaScriptException();
 }
 
 }  // namespace tsvs

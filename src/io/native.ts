@@ -7,6 +7,131 @@ import { join } from 'node:path';
 export interface NativeAddon {
   /** Anonymous mmap of `bytes` (rounded up), zero-filled; `huge` asks for MADV_HUGEPAGE. */
   allocHuge(bytes: number, huge: boolean): ArrayBuffer;
+  /** Interface facts by name (ioctl SIOCGIF*); an unknown name throws code ENODEV. */
+  ifInfo(name: string): NativeIfInfo;
+  /** AF_PACKET socket with a TPACKET_V3 RX ring (native/afpacket.cc). Use src/io/afpacket.ts. */
+  PacketSocket: NativePacketSocketCtor;
+  /** Constants of the descriptor layouts, as compiled (src/io/afpacket.ts checks them). */
+  afpacketLayout: NativeAfPacketLayout;
+}
+
+/**
+ * What every native failure carries: `code` is the errno name ('EPERM', 'ENODEV', ...),
+ * `errno` its number and `syscall` the call that failed ('setsockopt(PACKET_RX_RING)').
+ */
+export interface NativeErrorFields {
+  code: string;
+  errno: number;
+  syscall: string;
+}
+
+/** True for an error thrown (or passed to a callback) by the addon for a failed syscall. */
+export function isNativeError(e: unknown): e is Error & NativeErrorFields {
+  return (
+    e instanceof Error &&
+    typeof (e as Partial<NativeErrorFields>).code === 'string' &&
+    typeof (e as Partial<NativeErrorFields>).errno === 'number' &&
+    typeof (e as Partial<NativeErrorFields>).syscall === 'string'
+  );
+}
+
+/** A native syscall failure restated for people: same code/errno/syscall, the original as `cause`. */
+export class NativeIoError extends Error implements NativeErrorFields {
+  readonly code: string;
+  readonly errno: number;
+  readonly syscall: string;
+  constructor(message: string, cause: Error & NativeErrorFields) {
+    super(message, { cause });
+    this.name = 'NativeIoError';
+    this.code = cause.code;
+    this.errno = cause.errno;
+    this.syscall = cause.syscall;
+  }
+}
+
+export interface NativeIfInfo {
+  name: string;
+  ifindex: number;
+  /** Hardware address: 6 bytes (meaningful when hwType is 1, ARPHRD_ETHER). */
+  mac: Buffer;
+  /** ARPHRD_* of the device: 1 Ethernet, 772 loopback, 65534 none (tun). */
+  hwType: number;
+  mtu: number;
+  /** IFF_* flags (IFF_UP 0x1, IFF_RUNNING 0x40, ...). */
+  flags: number;
+  up: boolean;
+  running: boolean;
+}
+
+/** Options as the native constructor takes them; src/io/afpacket.ts validates and fills defaults. */
+export interface NativePacketSocketOptions {
+  blockSize: number;
+  blockCount: number;
+  frameSize: number;
+  retireMs: number;
+  reserve: number;
+  vnetHdr: boolean;
+  ignoreOutgoing: boolean;
+  qdiscBypass: boolean;
+  /** 0 leaves the kernel's default. */
+  rcvbuf: number;
+  /** 0 leaves the kernel's default. */
+  sndbuf: number;
+  /** Classic BPF, 4 words per instruction (code, jt, jf, k); attached before bind. */
+  filter?: Uint32Array;
+}
+
+/** PACKET_STATISTICS since the previous read (the kernel resets them on read). */
+export interface NativePacketStats {
+  /** Frames that passed the filter, dropped ones included. */
+  packets: number;
+  /** Frames lost because no ring block was free. */
+  drops: number;
+  /** Times the ring froze (every block held by us). */
+  freezeQueueCount: number;
+}
+
+export interface NativePacketSocket {
+  readonly fd: number;
+  readonly ifindex: number;
+  /** Blocks returned by nextBlock() and not yet released. */
+  readonly heldBlocks: number;
+  /** The whole RX ring as one external ArrayBuffer (detached by close()). */
+  ring(): ArrayBuffer;
+  /** Describes the next ready block's frames in `descs` (8 words each); 0 when none is ready. */
+  nextBlock(descs: Uint32Array): number;
+  /** Gives the oldest held block back to the kernel; returns the number still held. */
+  releaseBlock(): number;
+  /**
+   * sendmmsg of descs[2*start ..] (offset, len) pairs into buf. Returns frames sent, or
+   * -errno when the first frame failed with a data-path errno (EAGAIN, ENOBUFS, EMSGSIZE, ...).
+   */
+  sendBatch(buf: ArrayBuffer | ArrayBufferView, descs: Uint32Array, start: number, count: number): number;
+  attachFilter(prog: Uint32Array): void;
+  detachFilter(): void;
+  /** PACKET_FANOUT with `group | typeAndFlags << 16`. */
+  joinFanout(group: number, typeAndFlags: number): void;
+  stats(): NativePacketStats;
+  /** Calls `cb` on the loop thread when the socket is readable; `err` when polling failed (then stopped). */
+  start(cb: (err?: Error & NativeErrorFields) => void): void;
+  stop(): void;
+  /** Whether a started socket keeps the event loop alive (default: it does). */
+  ref(): void;
+  unref(): void;
+  close(): void;
+}
+
+export interface NativePacketSocketCtor {
+  new (ifname: string, options: NativePacketSocketOptions): NativePacketSocket;
+}
+
+export interface NativeAfPacketLayout {
+  descStride: number;
+  txDescStride: number;
+  vnetHdrLen: number;
+  maxTxBatch: number;
+  blockHeaderLen: number;
+  frameHeaderLen: number;
 }
 
 let cached: NativeAddon | null = null;

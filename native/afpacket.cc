@@ -1,0 +1,692 @@
+// PacketSocket: one AF_PACKET socket bound to one interface with protocol ETH_P_ALL
+// (taps run before tc/nft ingress, so an nft netdev drop of the kernel's copy cannot starve
+// us), a TPACKET_V3 mmap'd RX ring and batched sendmmsg TX. Syscalls and memory only:
+// every choice (sizes, filter program, fanout mode) comes from the TypeScript side
+// (src/io/afpacket.ts), which also validates the arguments; here only cheap guards remain.
+//
+// RX. The ring is one mmap of blockCount blocks of blockSize bytes, handed to JS as ONE
+// external ArrayBuffer (zero copy). The kernel fills a block with variable-length frames and
+// passes it to us (TP_STATUS_USER) when it is full or when its retire timer fires.
+// nextBlock(descs) describes every frame of the next ready block in the caller's Uint32Array,
+// kDescStride words per frame (layout below), and returns the frame count; the block stays
+// ours (the frames stay valid, and may be sent from in place) until releaseBlock(). Several
+// blocks may be held at once; they are released oldest first.
+//
+// Descriptor words per frame (all uint32):
+//   0 offset in the ring of the frame's first byte (Ethernet destination MAC)
+//   1 snaplen: bytes present in the ring
+//   2 wire length (larger than snaplen only if truncated)
+//   3 tp_status (TP_STATUS_CSUMNOTREADY, TP_STATUS_VLAN_VALID, TP_STATUS_CSUM_VALID, ...)
+//   4 vlan tci (low 16) | vlan tpid (high 16); meaningful when TP_STATUS_VLAN_VALID
+//   5 vnet flags (bits 0-7) | gso_type (8-15) | hdr_len (16-31)      } virtio_net_hdr,
+//   6 gso_size (low 16) | csum_start (high 16)                        } zero unless the
+//   7 csum_offset (low 16); high 16 reserved (0)                      } socket has vnetHdr
+// With vnetHdr the kernel also leaves the 10-byte virtio_net_hdr in the ring right before the
+// frame (at offset - 10), which is what TX expects: a received frame is sent on unchanged.
+//
+// TX. sendBatch(buf, descs, start, count): descs holds (offset, len) pairs into buf (an
+// ArrayBuffer or a typed array: the ring itself or a TX buffer). With vnetHdr each frame
+// must be preceded by its 10-byte virtio_net_hdr at offset - 10 (zeros = no offload). One
+// sendmmsg per up to kMaxBatch frames. Returns the number of frames the kernel took, from
+// `start`; when the very first frame fails with a data-path errno (EAGAIN, ENOBUFS,
+// EMSGSIZE, EINVAL, ...) it returns -errno instead, so the caller counts and skips it
+// without an exception. Errors that mean the socket itself is unusable throw.
+//
+// Readiness. start(cb) registers the fd with libuv (uv_poll, level-triggered, readable);
+// cb(err?) runs on the loop thread when a block may be ready; the caller drains every
+// ready block. While started the socket is kept alive and keeps the loop alive (unless
+// unref()); stop() and close() undo both, so an idle or stopped daemon uses no CPU.
+#include "afpacket.h"
+#include "errors.h"
+#include "ifinfo.h"
+
+#include <uv.h>
+#include <arpa/inet.h>
+#include <linux/filter.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <vector>
+
+namespace tsvs {
+
+namespace {
+
+// struct virtio_net_hdr of <linux/virtio_net.h>, which C++ cannot include (a member is
+// named `class`). Little-endian fields on a packet socket of a little-endian host.
+struct VnetHdr {
+  uint8_t flags;
+  uint8_t gso_type;
+  uint16_t hdr_len;
+  uint16_t gso_size;
+  uint16_t csum_start;
+  uint16_t csum_offset;
+};
+static_assert(sizeof(VnetHdr) == 10, "virtio_net_hdr is 10 bytes");
+
+constexpr uint32_t kDescStride = 8;     // uint32 words per RX frame descriptor
+constexpr uint32_t kTxDescStride = 2;   // (offset, len)
+constexpr uint32_t kVnetHdrLen = sizeof(VnetHdr);  // 10
+constexpr uint32_t kMaxBatch = 1024;    // the kernel caps sendmmsg's vlen at UIO_MAXIOV
+
+// The ring mapping is shared by the socket and the ArrayBuffer that exposes it: it is
+// unmapped when both have let go (socket closed and buffer detached or collected), so a JS
+// view that outlives the socket never points at unmapped memory. Both owners live on the
+// JS thread, so a plain counter suffices.
+struct RingMap {
+  uint8_t* base;
+  size_t len;
+  int refs;
+  void Unref() {
+    if (--refs == 0) {
+      munmap(base, len);
+      delete this;
+    }
+  }
+};
+
+void ReleaseRingBuffer(Napi::Env, void*, RingMap* ring) { ring->Unref(); }
+
+uint32_t OptU32(Napi::Object o, const char* key, uint32_t def) {
+  Napi::Value v = o.Get(key);
+  return v.IsNumber() ? v.As<Napi::Number>().Uint32Value() : def;
+}
+
+bool OptBool(Napi::Object o, const char* key) {
+  Napi::Value v = o.Get(key);
+  return v.IsBoolean() && v.As<Napi::Boolean>().Value();
+}
+
+// Errnos that concern one frame or momentary back-pressure; sendBatch returns them.
+bool IsDataPathErrno(int err) {
+  switch (err) {
+    case EAGAIN:
+    case ENOBUFS:
+    case ENOMEM:
+    case EMSGSIZE:
+    case EINVAL:
+    case ENETDOWN:
+    case ENXIO:
+    case ENODEV:
+    case ENETUNREACH:
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
+class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "PacketSocket",
+                       {
+                           InstanceMethod<&PacketSocket::Ring>("ring"),
+                           InstanceMethod<&PacketSocket::NextBlock>("nextBlock"),
+                           InstanceMethod<&PacketSocket::ReleaseBlock>("releaseBlock"),
+                           InstanceMethod<&PacketSocket::SendBatch>("sendBatch"),
+                           InstanceMethod<&PacketSocket::AttachFilter>("attachFilter"),
+                           InstanceMethod<&PacketSocket::DetachFilter>("detachFilter"),
+                           InstanceMethod<&PacketSocket::JoinFanout>("joinFanout"),
+                           InstanceMethod<&PacketSocket::Stats>("stats"),
+                           InstanceMethod<&PacketSocket::Start>("start"),
+                           InstanceMethod<&PacketSocket::Stop>("stop"),
+                           InstanceMethod<&PacketSocket::RefPoll>("ref"),
+                           InstanceMethod<&PacketSocket::UnrefPoll>("unref"),
+                           InstanceMethod<&PacketSocket::Close>("close"),
+                           InstanceAccessor<&PacketSocket::GetFd>("fd"),
+                           InstanceAccessor<&PacketSocket::GetIfindex>("ifindex"),
+                           InstanceAccessor<&PacketSocket::GetHeldBlocks>("heldBlocks"),
+                       });
+  }
+
+  // new PacketSocket(ifname, { blockSize, blockCount, frameSize, retireMs, reserve,
+  //   vnetHdr, ignoreOutgoing, qdiscBypass, rcvbuf, sndbuf, filter? })
+  explicit PacketSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<PacketSocket>(info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 2 || !info[0].IsString() || !info[1].IsObject()) {
+      Napi::TypeError::New(env, "PacketSocket(ifname: string, options: object)").ThrowAsJavaScriptException();
+      return;
+    }
+    std::string ifname = info[0].As<Napi::String>().Utf8Value();
+    Napi::Object o = info[1].As<Napi::Object>();
+    blockSize_ = OptU32(o, "blockSize", 1u << 18);
+    blockCount_ = OptU32(o, "blockCount", 64);
+    uint32_t frameSize = OptU32(o, "frameSize", 2048);
+    uint32_t retireMs = OptU32(o, "retireMs", 1);
+    uint32_t reserve = OptU32(o, "reserve", 0);
+    vnet_ = OptBool(o, "vnetHdr");
+    uint32_t rcvbuf = OptU32(o, "rcvbuf", 0);
+    uint32_t sndbuf = OptU32(o, "sndbuf", 0);
+    if (blockSize_ == 0 || blockCount_ == 0 || frameSize == 0 || blockSize_ % frameSize != 0 ||
+        static_cast<uint64_t>(blockSize_) * blockCount_ > (1ull << 40)) {
+      Napi::RangeError::New(env, "PacketSocket: bad ring geometry").ThrowAsJavaScriptException();
+      return;
+    }
+    ifreq ifr;
+    if (!FillIfreq(env, ifname, &ifr)) return;
+
+    // Protocol 0: the socket receives nothing until bind(), so no frame reaches the ring
+    // before the filter is attached.
+    fd_ = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd_ < 0) {
+      Fail(env, "socket(AF_PACKET)");
+      return;
+    }
+    if (ioctl(fd_, SIOCGIFINDEX, &ifr) != 0) {
+      Fail(env, "ioctl(SIOCGIFINDEX)");
+      return;
+    }
+    ifindex_ = ifr.ifr_ifindex;
+
+    int v = TPACKET_V3;
+    if (!SetOpt(env, SOL_PACKET, PACKET_VERSION, v, "setsockopt(PACKET_VERSION)")) return;
+    // Must precede the ring: the kernel refuses PACKET_VNET_HDR (EBUSY) once a ring exists.
+    if (vnet_ && !SetOpt(env, SOL_PACKET, PACKET_VNET_HDR, 1, "setsockopt(PACKET_VNET_HDR)")) return;
+    if (reserve && !SetOpt(env, SOL_PACKET, PACKET_RESERVE, static_cast<int>(reserve), "setsockopt(PACKET_RESERVE)")) return;
+    if (OptBool(o, "ignoreOutgoing") &&
+        !SetOpt(env, SOL_PACKET, PACKET_IGNORE_OUTGOING, 1, "setsockopt(PACKET_IGNORE_OUTGOING)"))
+      return;
+    if (OptBool(o, "qdiscBypass") &&
+        !SetOpt(env, SOL_PACKET, PACKET_QDISC_BYPASS, 1, "setsockopt(PACKET_QDISC_BYPASS)"))
+      return;
+    if (rcvbuf && !SetBuf(env, SO_RCVBUFFORCE, SO_RCVBUF, rcvbuf, "setsockopt(SO_RCVBUF)")) return;
+    if (sndbuf && !SetBuf(env, SO_SNDBUFFORCE, SO_SNDBUF, sndbuf, "setsockopt(SO_SNDBUF)")) return;
+
+    tpacket_req3 req;
+    std::memset(&req, 0, sizeof(req));
+    req.tp_block_size = blockSize_;
+    req.tp_block_nr = blockCount_;
+    req.tp_frame_size = frameSize;
+    req.tp_frame_nr = (blockSize_ / frameSize) * blockCount_;
+    req.tp_retire_blk_tov = retireMs;
+    req.tp_sizeof_priv = 0;
+    req.tp_feature_req_word = 0;
+    if (setsockopt(fd_, SOL_PACKET, PACKET_RX_RING, &req, sizeof(req)) != 0) {
+      Fail(env, "setsockopt(PACKET_RX_RING)");
+      return;
+    }
+
+    size_t len = static_cast<size_t>(blockSize_) * blockCount_;
+    // The kernel maps all of its ring pages at mmap time; they are unswappable kernel pages.
+    void* p = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd_, 0);
+    if (p == MAP_FAILED) {
+      Fail(env, "mmap(PACKET_RX_RING)");
+      return;
+    }
+    ring_ = new RingMap{static_cast<uint8_t*>(p), len, 1};
+
+    Napi::Value filter = o.Get("filter");
+    if (filter.IsTypedArray() && !SetFilter(env, filter)) return;
+
+    sockaddr_ll sll;
+    std::memset(&sll, 0, sizeof(sll));
+    sll.sll_family = AF_PACKET;
+    sll.sll_protocol = htons(ETH_P_ALL);
+    sll.sll_ifindex = ifindex_;
+    if (bind(fd_, reinterpret_cast<sockaddr*>(&sll), sizeof(sll)) != 0) {
+      Fail(env, "bind(AF_PACKET)");
+      return;
+    }
+
+    msgs_.resize(kMaxBatch);
+    iovs_.resize(kMaxBatch);
+    std::memset(msgs_.data(), 0, sizeof(mmsghdr) * kMaxBatch);
+    for (uint32_t i = 0; i < kMaxBatch; i++) {
+      msgs_[i].msg_hdr.msg_iov = &iovs_[i];
+      msgs_[i].msg_hdr.msg_iovlen = 1;
+    }
+
+    ring_->refs++;  // the ArrayBuffer's share
+    Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, ring_->base, ring_->len, ReleaseRingBuffer, ring_);
+    ringRef_ = Napi::Persistent(ab);
+  }
+
+  ~PacketSocket() override {
+    // Finalizer context: release OS resources only, touch no JS value.
+    CloseNative();
+  }
+
+ private:
+  // --- setup helpers -------------------------------------------------------------
+
+  void Fail(Napi::Env env, const char* syscall) {
+    int err = errno;
+    CloseNative();
+    ThrowErrno(env, err, syscall);
+  }
+
+  bool SetOpt(Napi::Env env, int level, int opt, int value, const char* name) {
+    if (setsockopt(fd_, level, opt, &value, sizeof(value)) == 0) return true;
+    Fail(env, name);
+    return false;
+  }
+
+  // The FORCE variant (CAP_NET_ADMIN) is not capped by net.core.[rw]mem_max, which cannot
+  // be raised inside a child namespace; without the capability fall back to the capped one.
+  bool SetBuf(Napi::Env env, int forceOpt, int opt, uint32_t bytes, const char* name) {
+    int v = static_cast<int>(bytes > 0x7fffffffu / 2 ? 0x7fffffffu / 2 : bytes);
+    if (setsockopt(fd_, SOL_SOCKET, forceOpt, &v, sizeof(v)) == 0) return true;
+    if (errno != EPERM) {
+      Fail(env, name);
+      return false;
+    }
+    return SetOpt(env, SOL_SOCKET, opt, v, name);
+  }
+
+  // filter: Uint32Array of 4 words per instruction (code, jt, jf, k).
+  bool SetFilter(Napi::Env env, Napi::Value value) {
+    if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != napi_uint32_array) {
+      Napi::TypeError::New(env, "filter must be a Uint32Array of (code, jt, jf, k) words").ThrowAsJavaScriptException();
+      return false;
+    }
+    Napi::Uint32Array words = value.As<Napi::Uint32Array>();
+    size_t n = words.ElementLength() / 4;
+    if (n == 0 || n > BPF_MAXINSNS || words.ElementLength() % 4 != 0) {
+      Napi::RangeError::New(env, "filter must hold 1 to 4096 instructions of 4 words each").ThrowAsJavaScriptException();
+      return false;
+    }
+    std::vector<sock_filter> prog(n);
+    const uint32_t* w = words.Data();
+    for (size_t i = 0; i < n; i++) {
+      if (w[4 * i] > 0xffff || w[4 * i + 1] > 0xff || w[4 * i + 2] > 0xff) {
+        Napi::RangeError::New(env, "filter instruction " + std::to_string(i) + " has a field out of range")
+            .ThrowAsJavaScriptException();
+        return false;
+      }
+      prog[i].code = static_cast<uint16_t>(w[4 * i]);
+      prog[i].jt = static_cast<uint8_t>(w[4 * i + 1]);
+      prog[i].jf = static_cast<uint8_t>(w[4 * i + 2]);
+      prog[i].k = w[4 * i + 3];
+    }
+    sock_fprog fprog;
+    fprog.len = static_cast<unsigned short>(n);
+    fprog.filter = prog.data();
+    if (setsockopt(fd_, SOL_SOCKET, SO_ATTACH_FILTER, &fprog, sizeof(fprog)) == 0) return true;
+    ThrowErrno(env, errno, "setsockopt(SO_ATTACH_FILTER)");
+    return false;
+  }
+
+  // Releases the poll handle, the socket and our share of the ring. No JS calls.
+  void CloseNative() {
+    if (poll_) {
+      if (polling_) uv_poll_stop(poll_);
+      uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
+      poll_ = nullptr;
+    }
+    polling_ = false;
+    if (fd_ >= 0) {
+      close(fd_);
+      fd_ = -1;
+    }
+    if (ring_) {
+      ring_->Unref();
+      ring_ = nullptr;
+    }
+  }
+
+  bool CheckOpen(Napi::Env env, const char* what) {
+    if (fd_ >= 0) return true;
+    ThrowErrno(env, EBADF, what);
+    return false;
+  }
+
+  // --- RX --------------------------------------------------------------------------
+
+  Napi::Value Ring(const Napi::CallbackInfo& info) {
+    if (ringRef_.IsEmpty()) {
+      ThrowErrno(info.Env(), EBADF, "ring");
+      return info.Env().Undefined();
+    }
+    return ringRef_.Value();
+  }
+
+  // nextBlock(descs: Uint32Array): number of frames in the next ready block (now held),
+  // or 0 when no block is ready.
+  Napi::Value NextBlock(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!CheckOpen(env, "nextBlock")) return env.Undefined();
+    if (info.Length() < 1 || !info[0].IsTypedArray() ||
+        info[0].As<Napi::TypedArray>().TypedArrayType() != napi_uint32_array) {
+      Napi::TypeError::New(env, "nextBlock(descs: Uint32Array)").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    Napi::Uint32Array descs = info[0].As<Napi::Uint32Array>();
+    if (readSeq_ - releaseSeq_ >= blockCount_) return Napi::Number::New(env, 0);  // all held
+    uint32_t index = static_cast<uint32_t>(readSeq_ % blockCount_);
+    size_t blockBase = static_cast<size_t>(index) * blockSize_;
+    uint8_t* blk = ring_->base + blockBase;
+    auto* bd = reinterpret_cast<tpacket_block_desc*>(blk);
+    uint32_t status = __atomic_load_n(&bd->hdr.bh1.block_status, __ATOMIC_ACQUIRE);
+    if (!(status & TP_STATUS_USER)) return Napi::Number::New(env, 0);
+    uint32_t n = bd->hdr.bh1.num_pkts;
+    if (n == 0) {
+      // The kernel does not retire empty blocks; should one appear, hand it straight back
+      // when that keeps the oldest-first order, and report nothing.
+      if (readSeq_ == releaseSeq_) {
+        __atomic_store_n(&bd->hdr.bh1.block_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
+        readSeq_++;
+        releaseSeq_++;
+      }
+      return Napi::Number::New(env, 0);
+    }
+    if (static_cast<size_t>(n) * kDescStride > descs.ElementLength()) {
+      Napi::RangeError::New(env, "nextBlock: descriptor array too small for " + std::to_string(n) + " frames")
+          .ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    uint32_t* d = descs.Data();
+    uint32_t off = bd->hdr.bh1.offset_to_first_pkt;
+    for (uint32_t i = 0; i < n; i++, d += kDescStride) {
+      if (off + sizeof(tpacket3_hdr) > blockSize_) {  // a corrupt block: describe what is sane
+        n = i;
+        break;
+      }
+      auto* h = reinterpret_cast<tpacket3_hdr*>(blk + off);
+      d[0] = static_cast<uint32_t>(blockBase + off + h->tp_mac);
+      d[1] = h->tp_snaplen;
+      d[2] = h->tp_len;
+      d[3] = h->tp_status;
+      d[4] = static_cast<uint32_t>(h->hv1.tp_vlan_tci) | (static_cast<uint32_t>(h->hv1.tp_vlan_tpid) << 16);
+      if (vnet_ && h->tp_mac >= kVnetHdrLen) {
+        VnetHdr vh;
+        std::memcpy(&vh, blk + off + h->tp_mac - kVnetHdrLen, sizeof(vh));
+        d[5] = static_cast<uint32_t>(vh.flags) | (static_cast<uint32_t>(vh.gso_type) << 8) |
+               (static_cast<uint32_t>(vh.hdr_len) << 16);
+        d[6] = static_cast<uint32_t>(vh.gso_size) | (static_cast<uint32_t>(vh.csum_start) << 16);
+        d[7] = vh.csum_offset;
+      } else {
+        d[5] = d[6] = d[7] = 0;
+      }
+      off += h->tp_next_offset;
+    }
+    readSeq_++;
+    return Napi::Number::New(env, n);
+  }
+
+  // releaseBlock(): hands the oldest held block back to the kernel; returns how many
+  // blocks are still held (0 when none was held).
+  Napi::Value ReleaseBlock(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (fd_ >= 0 && releaseSeq_ != readSeq_) {
+      auto* bd = reinterpret_cast<tpacket_block_desc*>(
+          ring_->base + static_cast<size_t>(releaseSeq_ % blockCount_) * blockSize_);
+      __atomic_store_n(&bd->hdr.bh1.block_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
+      releaseSeq_++;
+    }
+    return Napi::Number::New(env, static_cast<double>(readSeq_ - releaseSeq_));
+  }
+
+  // --- TX --------------------------------------------------------------------------
+
+  // sendBatch(buf, descs: Uint32Array of (offset, len), start, count): frames sent, or
+  // -errno when the first one failed with a data-path error.
+  Napi::Value SendBatch(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!CheckOpen(env, "sendmmsg")) return env.Undefined();
+    uint8_t* data = nullptr;
+    size_t dataLen = 0;
+    if (info.Length() < 4 || !info[2].IsNumber() || !info[3].IsNumber() || !info[1].IsTypedArray() ||
+        info[1].As<Napi::TypedArray>().TypedArrayType() != napi_uint32_array) {
+      Napi::TypeError::New(env, "sendBatch(buf, descs: Uint32Array, start: number, count: number)")
+          .ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    if (info[0].IsArrayBuffer()) {
+      Napi::ArrayBuffer ab = info[0].As<Napi::ArrayBuffer>();
+      data = static_cast<uint8_t*>(ab.Data());
+      dataLen = ab.ByteLength();
+    } else if (info[0].IsTypedArray()) {
+      Napi::TypedArray ta = info[0].As<Napi::TypedArray>();
+      data = static_cast<uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
+      dataLen = ta.ByteLength();
+    } else {
+      Napi::TypeError::New(env, "sendBatch: buf must be an ArrayBuffer or a typed array").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    Napi::Uint32Array descs = info[1].As<Napi::Uint32Array>();
+    uint32_t start = info[2].As<Napi::Number>().Uint32Value();
+    uint32_t count = info[3].As<Napi::Number>().Uint32Value();
+    if ((static_cast<uint64_t>(start) + count) * kTxDescStride > descs.ElementLength()) {
+      Napi::RangeError::New(env, "sendBatch: start + count exceeds the descriptors").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    const uint32_t* d = descs.Data() + static_cast<size_t>(start) * kTxDescStride;
+    const uint32_t hdr = vnet_ ? kVnetHdrLen : 0;
+    uint32_t sent = 0;
+    while (sent < count) {
+      uint32_t k = count - sent < kMaxBatch ? count - sent : kMaxBatch;
+      for (uint32_t j = 0; j < k; j++) {
+        uint64_t off = d[(sent + j) * kTxDescStride];
+        uint64_t len = d[(sent + j) * kTxDescStride + 1];
+        // Bounds are checked here: a bad offset must never put process memory on the wire.
+        if (off < hdr || len == 0 || off + len > dataLen) {
+          Napi::RangeError::New(env, "sendBatch: descriptor " + std::to_string(start + sent + j) +
+                                         " lies outside the buffer" + (hdr ? " (or leaves no room for the vnet header)" : ""))
+              .ThrowAsJavaScriptException();
+          return env.Undefined();
+        }
+        iovs_[j].iov_base = data + off - hdr;
+        iovs_[j].iov_len = len + hdr;
+      }
+      int r = sendmmsg(fd_, msgs_.data(), k, MSG_DONTWAIT);
+      if (r < 0) {
+        int err = errno;
+        if (err == EINTR) continue;
+        if (sent > 0) break;  // report progress now; the failing frame fails again next call
+        if (IsDataPathErrno(err)) return Napi::Number::New(env, -err);
+        ThrowErrno(env, err, "sendmmsg");
+        return env.Undefined();
+      }
+      sent += static_cast<uint32_t>(r);
+      if (static_cast<uint32_t>(r) < k) break;
+    }
+    return Napi::Number::New(env, sent);
+  }
+
+  // --- socket options after bind ------------------------------------------------------
+
+  Napi::Value AttachFilter(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!CheckOpen(env, "setsockopt(SO_ATTACH_FILTER)")) return env.Undefined();
+    SetFilter(env, info.Length() > 0 ? info[0] : env.Undefined());
+    return env.Undefined();
+  }
+
+  Napi::Value DetachFilter(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!CheckOpen(env, "setsockopt(SO_DETACH_FILTER)")) return env.Undefined();
+    int dummy = 0;
+    if (setsockopt(fd_, SOL_SOCKET, SO_DETACH_FILTER, &dummy, sizeof(dummy)) != 0 && errno != ENOENT)
+      ThrowErrno(env, errno, "setsockopt(SO_DETACH_FILTER)");
+    return env.Undefined();
+  }
+
+  // joinFanout(groupId, typeAndFlags): PACKET_FANOUT = id | (type | flags) << 16.
+  Napi::Value JoinFanout(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!CheckOpen(env, "setsockopt(PACKET_FANOUT)")) return env.Undefined();
+    if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsNumber()) {
+      Napi::TypeError::New(env, "joinFanout(group: number, typeAndFlags: number)").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    uint32_t group = info[0].As<Napi::Number>().Uint32Value();
+    uint32_t mode = info[1].As<Napi::Number>().Uint32Value();
+    int v = static_cast<int>((group & 0xffff) | ((mode & 0xffff) << 16));
+    if (setsockopt(fd_, SOL_PACKET, PACKET_FANOUT, &v, sizeof(v)) != 0)
+      ThrowErrno(env, errno, "setsockopt(PACKET_FANOUT)");
+    return env.Undefined();
+  }
+
+  // stats(): PACKET_STATISTICS since the previous call (the kernel resets on read).
+  // packets counts every frame that matched, including the dropped ones.
+  Napi::Value Stats(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!CheckOpen(env, "getsockopt(PACKET_STATISTICS)")) return env.Undefined();
+    tpacket_stats_v3 st;
+    std::memset(&st, 0, sizeof(st));
+    socklen_t len = sizeof(st);
+    if (getsockopt(fd_, SOL_PACKET, PACKET_STATISTICS, &st, &len) != 0) {
+      ThrowErrno(env, errno, "getsockopt(PACKET_STATISTICS)");
+      return env.Undefined();
+    }
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("packets", Napi::Number::New(env, st.tp_packets));
+    o.Set("drops", Napi::Number::New(env, st.tp_drops));
+    o.Set("freezeQueueCount", Napi::Number::New(env, st.tp_freeze_q_cnt));
+    return o;
+  }
+
+  // --- readiness -------------------------------------------------------------------
+
+  static void OnPoll(uv_poll_t* handle, int status, int /*events*/) {
+    auto* self = static_cast<PacketSocket*>(handle->data);
+    Napi::Env env = self->Env();
+    Napi::HandleScope scope(env);
+    Napi::Object recv = self->Value();  // alive: we hold a reference while polling
+    Napi::Value arg = env.Undefined();
+    if (status < 0) {
+      // libuv reports POLLERR as UV_EBADF and has stopped the handle; the socket's own
+      // error (e.g. ENETDOWN when the interface went down) is more useful.
+      int err = -status;
+      int soerr = 0;
+      socklen_t l = sizeof(soerr);
+      if (self->fd_ >= 0 && getsockopt(self->fd_, SOL_SOCKET, SO_ERROR, &soerr, &l) == 0 && soerr != 0) err = soerr;
+      arg = ErrnoError(env, err, "poll").Value();
+      if (self->polling_) {
+        self->polling_ = false;
+        self->Unref();
+      }
+    }
+    Napi::Function cb = self->callback_.IsEmpty() ? Napi::Function() : self->callback_.Value();
+    if (cb.IsEmpty()) return;
+    cb.MakeCallback(recv, {arg}, nullptr);
+    if (env.IsExceptionPending()) {
+      // Nothing above us can catch it: make it an uncaught exception, as for any handle.
+      Napi::Error e = env.GetAndClearPendingException();
+      napi_fatal_exception(env, e.Value());
+    }
+  }
+
+  Napi::Value Start(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!CheckOpen(env, "uv_poll_start")) return env.Undefined();
+    if (info.Length() < 1 || !info[0].IsFunction()) {
+      Napi::TypeError::New(env, "start(callback: function)").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    if (!poll_) {
+      uv_loop_s* loop = nullptr;
+      if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr) {
+        Napi::Error::New(env, "start: no libuv loop").ThrowAsJavaScriptException();
+        return env.Undefined();
+      }
+      poll_ = new uv_poll_t;
+      int r = uv_poll_init(loop, poll_, fd_);
+      if (r < 0) {
+        delete poll_;
+        poll_ = nullptr;
+        ThrowErrno(env, -r, "uv_poll_init");
+        return env.Undefined();
+      }
+      poll_->data = this;
+      if (!loopRef_) uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
+    }
+    callback_ = Napi::Persistent(info[0].As<Napi::Function>());
+    int r = uv_poll_start(poll_, UV_READABLE, OnPoll);
+    if (r < 0) {
+      ThrowErrno(env, -r, "uv_poll_start");
+      return env.Undefined();
+    }
+    if (!polling_) {
+      polling_ = true;
+      Ref();  // a started socket is not collected
+    }
+    return env.Undefined();
+  }
+
+  void StopPolling() {
+    if (poll_ && polling_) uv_poll_stop(poll_);
+    if (polling_) {
+      polling_ = false;
+      Unref();
+    }
+  }
+
+  Napi::Value Stop(const Napi::CallbackInfo& info) {
+    StopPolling();
+    callback_.Reset();
+    return info.Env().Undefined();
+  }
+
+  Napi::Value RefPoll(const Napi::CallbackInfo& info) {
+    loopRef_ = true;
+    if (poll_) uv_ref(reinterpret_cast<uv_handle_t*>(poll_));
+    return info.Env().Undefined();
+  }
+
+  Napi::Value UnrefPoll(const Napi::CallbackInfo& info) {
+    loopRef_ = false;
+    if (poll_) uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
+    return info.Env().Undefined();
+  }
+
+  // close(): stops polling, detaches the ring ArrayBuffer (views of it become empty rather
+  // than dangling), closes the socket. Idempotent.
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    StopPolling();
+    callback_.Reset();
+    if (!ringRef_.IsEmpty()) {
+      Napi::ArrayBuffer ab = ringRef_.Value();
+      if (!ab.IsEmpty() && !ab.IsDetached()) ab.Detach();
+      ringRef_.Reset();
+    }
+    CloseNative();
+    return info.Env().Undefined();
+  }
+
+  Napi::Value GetFd(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), fd_); }
+  Napi::Value GetIfindex(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), ifindex_); }
+  Napi::Value GetHeldBlocks(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), static_cast<double>(readSeq_ - releaseSeq_));
+  }
+
+  int fd_ = -1;
+  int ifindex_ = 0;
+  bool vnet_ = false;
+  uint32_t blockSize_ = 0;
+  uint32_t blockCount_ = 0;
+  uint64_t readSeq_ = 0;     // blocks handed to JS so far
+  uint64_t releaseSeq_ = 0;  // blocks given back so far (oldest first)
+  RingMap* ring_ = nullptr;
+  Napi::Reference<Napi::ArrayBuffer> ringRef_;
+  uv_poll_t* poll_ = nullptr;
+  bool polling_ = false;
+  bool loopRef_ = true;
+  Napi::FunctionReference callback_;
+  std::vector<mmsghdr> msgs_;
+  std::vector<iovec> iovs_;
+};
+
+void InitAfPacket(Napi::Env env, Napi::Object exports) {
+  exports.Set("PacketSocket", PacketSocket::Define(env));
+  Napi::Object layout = Napi::Object::New(env);
+  layout.Set("descStride", Napi::Number::New(env, kDescStride));
+  layout.Set("txDescStride", Napi::Number::New(env, kTxDescStride));
+  layout.Set("vnetHdrLen", Napi::Number::New(env, kVnetHdrLen));
+  layout.Set("maxTxBatch", Napi::Number::New(env, kMaxBatch));
+  layout.Set("blockHeaderLen", Napi::Number::New(env, sizeof(tpacket_block_desc)));
+  layout.Set("frameHeaderLen", Napi::Number::New(env, TPACKET3_HDRLEN));
+  exports.Set("afpacketLayout", layout);
+}
+
+}  // namespace tsvs
