@@ -12,6 +12,8 @@ Commands:
   simulate --rules FILE --flows N [--clients K] [--close-every M] [--service VIP:PORT] [--json]
              run N synthetic TCP connections from K clients through the rules
              (ipvsadm-save form) and show which real server each one gets
+  daemon --interface IF [--config FILE]
+             run the director on IF (AF_PACKET capture, direct routing)
   demo       the demonstration run (npm run demo)
   lab up|down|status [--realservers N] [--name NAME] [--routed] [--offloads on|off]
              an LVS-DR lab in network namespaces: client, director, real servers
@@ -27,6 +29,7 @@ const commands: Record<string, () => Promise<Handler>> = {
   simulate: async () => (await import('./simulate-cmd')).run,
   demo: async () => (await import('./demo-cmd')).run,
   lab: async () => (await import('../lab/cli')).run,
+  daemon: async () => (await import('./daemon-cmd')).run,
 };
 
 export async function main(argv: string[]): Promise<void> {

@@ -1,0 +1,156 @@
+// `tsvs daemon --interface IF [--config FILE]`: runs the director on one interface.
+// Logs to stderr; SIGTERM/SIGINT stop it cleanly; SIGHUP reloads the config without
+// dropping existing connections. Every start-up problem is one clear line and exit 1
+// (2 for bad arguments or a broken config file).
+
+import { networkInterfaces } from 'node:os';
+import { parseArgs } from 'node:util';
+import { formatV4, parseV4 } from '../core/addr';
+import { ConfigError, loadNativeConfig, type NativeConfig } from '../config/native-config';
+import { Daemon } from '../control/daemon';
+import { AfPacketBackend } from '../io/afpacket-backend';
+import { ifInfo } from '../io/afpacket';
+import { UsageError } from './usage-error';
+
+const HELP = `Usage: tsvs daemon --interface IF [options]
+
+Runs the director on interface IF: captures frames for the VIPs (AF_PACKET), answers ARP
+and ping for them, and forwards connections to the real servers (direct routing).
+
+Options:
+  --interface IF      the interface on the real servers' segment (required)
+  --config FILE       services and real servers (YAML or JSON, see README)
+  --max-conns N       connection table capacity (default 1048576)
+  --status-file FILE  write a JSON status snapshot every second
+  --no-vnet           do not use vnet headers (GSO/checksum offload pass-through)
+Signals: SIGHUP reloads the config; SIGTERM/SIGINT stop.
+`;
+
+export async function run(argv: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        interface: { type: 'string', short: 'i' },
+        config: { type: 'string', short: 'c' },
+        'max-conns': { type: 'string' },
+        'status-file': { type: 'string' },
+        'no-vnet': { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+    }));
+  } catch (e) {
+    throw new UsageError(`tsvs daemon: ${(e as Error).message}`);
+  }
+  if (values.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const ifname = values.interface;
+  if (!ifname) throw new UsageError('tsvs daemon: --interface IF is required');
+  let maxConns = 1 << 20;
+  if (values['max-conns'] !== undefined) {
+    maxConns = Number(values['max-conns']);
+    if (!/^\d+$/.test(values['max-conns']) || maxConns < 16 || maxConns > 50_000_000) {
+      throw new UsageError(`tsvs daemon: --max-conns wants a whole number from 16 to 50000000, not '${values['max-conns']}'`);
+    }
+  }
+  const log = (msg: string) => process.stderr.write(`${new Date().toISOString()} tsvs[${process.pid}]: ${msg}\n`);
+
+  let config: NativeConfig = { services: [] };
+  if (values.config) {
+    try {
+      config = loadNativeConfig(values.config);
+    } catch (e) {
+      if (e instanceof ConfigError) throw new UsageError(`tsvs daemon: ${e.message}`);
+      throw e;
+    }
+  }
+
+  // The interface must exist, and the kernel must not hold any VIP (it would send RSTs).
+  try {
+    ifInfo(ifname);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === 'ENODEV') throw new UsageError(`tsvs daemon: interface ${ifname} does not exist`, 1);
+    throw new UsageError(`tsvs daemon: ${err.message}`, 1);
+  }
+  const local = localAddresses();
+  for (const { spec } of config.services) {
+    if (spec.fwmark || spec.af !== 2) continue;
+    const owner = local.get(spec.addr.v4);
+    if (owner) {
+      throw new UsageError(
+        `tsvs daemon: VIP ${spec.addr} is an address of this host (${owner}): the kernel would answer its clients with RST. ` +
+          `tsvs owns the VIP at L2 itself; remove it first: ip addr del ${spec.addr}/32 dev ${owner}`,
+        1,
+      );
+    }
+  }
+  const ourIp = firstIpv4(ifname);
+  if (ourIp === 0) log(`warning: ${ifname} has no IPv4 address; ARP requests to real servers go out from 0.0.0.0`);
+
+  let backend: AfPacketBackend;
+  try {
+    backend = new AfPacketBackend(ifname, { vips: [], vnetHdr: !values['no-vnet'], onError: (err) => log(`capture on ${ifname}: ${err.message}`) });
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === 'EPERM' || err.code === 'EACCES') {
+      throw new UsageError(`tsvs daemon: no permission to capture on ${ifname}: run as root or with CAP_NET_RAW`, 1);
+    }
+    throw new UsageError(`tsvs daemon: cannot open ${ifname}: ${err.message}`, 1);
+  }
+  const daemon = new Daemon({ backend, ourIp, maxConns, log, statusFile: values['status-file'] });
+  try {
+    daemon.apply(config);
+  } catch (e) {
+    backend.close();
+    throw new UsageError(`tsvs daemon: ${(e as Error).message}`, 2);
+  }
+  daemon.start();
+  const svcCount = daemon.director.services.services.length;
+  log(`director on ${ifname} (${[...backend.mac].map((b) => b.toString(16).padStart(2, '0')).join(':')}, ${ourIp ? formatV4(ourIp) : 'no IPv4'}): ${svcCount} service(s), vnet headers ${backend.vnetHdr ? 'on' : 'off'}`);
+
+  setTimeout(() => {
+    for (const ip of daemon.neighbours.unresolved()) log(`warning: real server ${formatV4(ip)} does not answer ARP on ${ifname}; it stays unavailable until it does`);
+  }, 3000).unref();
+
+  return new Promise<number>((resolve) => {
+    const keepAlive = setInterval(() => {}, 1 << 30);
+    const stop = (sig: string) => {
+      log(`${sig}: stopping`);
+      clearInterval(keepAlive);
+      daemon.stop();
+      resolve(0);
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.on('SIGHUP', () => {
+      if (!values.config) {
+        log('SIGHUP: no config file to reload');
+        return;
+      }
+      try {
+        const r = daemon.apply(loadNativeConfig(values.config));
+        log(`SIGHUP: reloaded ${values.config}: added ${r.added.length}, changed ${r.changed.length}, removed ${r.removed.length}; connections kept: ${daemon.director.conns.size}`);
+      } catch (e) {
+        log(`SIGHUP: ${(e as Error).message.replace(/\n/g, ' ')}; the running configuration is unchanged`);
+      }
+    });
+  });
+}
+
+function localAddresses(): Map<number, string> {
+  const out = new Map<number, string>();
+  for (const [name, addrs] of Object.entries(networkInterfaces())) {
+    for (const a of addrs ?? []) if (a.family === 'IPv4') out.set(parseV4(a.address), name);
+  }
+  return out;
+}
+
+function firstIpv4(ifname: string): number {
+  const a = networkInterfaces()[ifname]?.find((x) => x.family === 'IPv4');
+  return a ? parseV4(a.address) : 0;
+}

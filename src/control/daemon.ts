@@ -1,0 +1,151 @@
+// The director daemon: one capture backend, the pipeline, the director core, neighbour
+// resolution and the housekeeping clock. It owns the VIPs at L2 (gratuitous ARP at
+// start, ARP answers), reloads its configuration without dropping connections, and can
+// write a status snapshot (ipvsadm's snapshot form) for tools and the demo.
+
+import { writeFileSync, renameSync } from 'node:fs';
+import { formatV4 } from '../core/addr';
+import { AF_INET } from '../core/constants';
+import { Director } from '../core/director';
+import { DROP_NAMES } from '../core/drops';
+import type { Dest } from '../core/dest';
+import type { IoBackend } from '../io/backend';
+import { snapshotFromTable, type IpvsSnapshot } from '../ipvsadm/snapshot';
+import { buildArpFrame, gratuitousArp } from '../wire/arp';
+import { Neighbours } from '../dataplane/neighbours';
+import { Pipeline } from '../dataplane/pipeline';
+import type { NativeConfig } from '../config/native-config';
+import { reconcile, type ReconcileReport } from './reconcile';
+
+export type Logger = (msg: string) => void;
+
+export interface DaemonOptions {
+  backend: IoBackend;
+  /** The director's own IPv4 address on the interface. */
+  ourIp: number;
+  maxConns?: number;
+  log: Logger;
+  statusFile?: string;
+}
+
+export interface DaemonStatus extends IpvsSnapshot {
+  drops: Record<string, number>;
+  pipeline: Record<string, number>;
+  conns: number;
+  unresolved: string[];
+}
+
+export class Daemon {
+  readonly director: Director;
+  readonly pipeline: Pipeline;
+  readonly neighbours: Neighbours;
+  private readonly backend: IoBackend;
+  private readonly log: Logger;
+  private timer: NodeJS.Timeout | null = null;
+  private readonly t0 = Date.now();
+  private vipsKey = '';
+  private readonly statusFile: string | undefined;
+
+  constructor(opts: DaemonOptions) {
+    this.backend = opts.backend;
+    this.log = opts.log;
+    this.statusFile = opts.statusFile;
+    this.director = new Director({ maxConns: opts.maxConns ?? 1 << 20, now: 0 });
+    this.neighbours = new Neighbours(opts.backend.mac, opts.ourIp, (f, len) => this.pipeline.queueFrame(f, len));
+    this.pipeline = new Pipeline(this.director, opts.backend, opts.ourIp, this.neighbours);
+    this.neighbours.onChange = (ip, mac) =>
+      this.log(mac ? `real server ${formatV4(ip)} is at ${[...mac].map((b) => b.toString(16).padStart(2, '0')).join(':')}` : `real server ${formatV4(ip)} stopped answering ARP: unavailable`);
+    this.director.services.onDestRemoved = (d: Dest) => this.neighbours.untrack(d);
+  }
+
+  /** Applies a configuration (start or reload); existing connections are kept. */
+  apply(config: NativeConfig): ReconcileReport {
+    const report = reconcile(this.director, config);
+    this.afterChange();
+    return report;
+  }
+
+  /** Seconds on the daemon's clock. */
+  now(): number {
+    return Math.floor((Date.now() - this.t0) / 1000);
+  }
+
+  start(): void {
+    this.backend.start(this.pipeline.onBlock);
+    this.announce();
+    this.timer = setInterval(() => this.tick(), 1000);
+    this.timer.unref();
+    this.writeStatus();
+  }
+
+  /** Gratuitous ARP for every VIP (at start, and when VIPs change). */
+  announce(): void {
+    for (const vip of this.director.index.vips4) {
+      const frame = buildArpFrame(gratuitousArp(this.backend.mac, vip));
+      for (let i = 0; i < 3; i++) this.pipeline.queueFrame(frame, frame.length);
+    }
+    this.pipeline.flush();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    this.backend.stop();
+    this.writeStatus();
+    this.backend.close();
+  }
+
+  status(): DaemonStatus {
+    const snap = snapshotFromTable(this.director.services, {
+      connTabSize: this.director.conns.slots,
+      timeouts: this.director.timeouts.get(),
+    });
+    const drops: Record<string, number> = {};
+    this.director.drops.forEach((n, i) => {
+      if (n > 0 && i > 0) drops[DROP_NAMES[i]] = n;
+    });
+    return {
+      ...snap,
+      drops,
+      pipeline: { ...this.pipeline.stats },
+      conns: this.director.conns.size,
+      unresolved: this.neighbours.unresolved().map(formatV4),
+    };
+  }
+
+  private tick(): void {
+    const now = this.now();
+    this.director.tick(now);
+    this.neighbours.tick(now);
+    this.pipeline.flush();
+    this.writeStatus();
+  }
+
+  private afterChange(): void {
+    this.director.sync();
+    for (const svc of this.director.services.services) {
+      if (svc.af !== AF_INET) continue;
+      for (const d of svc.dests) if (d.addr.af === AF_INET) this.neighbours.track(d);
+    }
+    const vips = [...this.director.index.vips4].sort((a, b) => a - b);
+    const key = vips.join(',');
+    if (key !== this.vipsKey) {
+      this.backend.setVips(vips);
+      const fresh = this.vipsKey !== '';
+      this.vipsKey = key;
+      if (fresh || this.timer) this.announce();
+    }
+    this.pipeline.flush();
+  }
+
+  private writeStatus(): void {
+    if (!this.statusFile) return;
+    const tmp = `${this.statusFile}.tmp`;
+    try {
+      writeFileSync(tmp, JSON.stringify(this.status()));
+      renameSync(tmp, this.statusFile);
+    } catch (e) {
+      this.log(`cannot write status file ${this.statusFile}: ${(e as Error).message}`);
+    }
+  }
+}
