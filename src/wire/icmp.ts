@@ -8,10 +8,9 @@
 import { checksum, csumReplace16, sum16 } from './checksum';
 import { BAD_L4, TRUNCATED } from './errors';
 import { IPV4_HEADER_LEN, type Ipv4View, writeIpv4Header } from './ipv4';
-import { SCRATCH } from './scratch';
-import { put16, u16, u32 } from './bytes';
+import { SCRATCH, SCRATCH_DV } from './scratch';
 
-const OK = 0; // errors.ts OK, as a local constant (see the export list below)
+const OK = 0; // errors.ts OK, as a local (see the note at the export list below)
 
 const ICMP_TYPE = 0;
 const ICMP_CODE = 1;
@@ -50,7 +49,8 @@ const ICMP_ERROR_MAX_LEN = 576;
 const IPTOS_PREC_INTERNETCONTROL = 0xc0;
 
 // Offsets and values are plain locals, exported in this list: the compiled CommonJS then
-// reads them as constants instead of loading `exports.NAME` on every access (bench/wire.ts).
+// uses the local instead of loading `exports.NAME` on every access (which tsc emits for an
+// `export const`; measured 44 -> 35 ns per frame for the Ethernet + IPv4 + TCP parse).
 export {
   ICMP_TYPE, ICMP_CODE, ICMP_CHECKSUM, ICMP_REST, ICMP_IDENT, ICMP_SEQ, ICMP_NEXT_HOP_MTU,
   ICMP_HEADER_LEN, IPPROTO_ICMP, ICMP_ECHO_REPLY, ICMP_DEST_UNREACH, ICMP_SOURCE_QUENCH,
@@ -61,13 +61,21 @@ export {
 
 export class IcmpView {
   private buf: Uint8Array = SCRATCH;
+  private dv: DataView = SCRATCH_DV;
+  private cbuf: Uint8Array = SCRATCH; // the last buffer pointed at, and its DataView
+  private cdv: DataView = SCRATCH_DV;
   private off = 0;
   private len = ICMP_HEADER_LEN;
 
   /** Points the view at an ICMP message of `len` bytes. OK or TRUNCATED (< 8). */
   reset(buf: Uint8Array, off: number, len: number): number {
     if (off < 0 || len < ICMP_HEADER_LEN || off + len > buf.length) return this.fail(TRUNCATED);
+    if (buf !== this.cbuf) {
+      this.cbuf = buf;
+      this.cdv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    }
     this.buf = buf;
+    this.dv = this.cdv;
     this.off = off;
     this.len = len;
     return OK;
@@ -76,6 +84,7 @@ export class IcmpView {
   private fail(reason: number): number {
     SCRATCH.fill(0); // undo whatever a setter on a failed view wrote there
     this.buf = SCRATCH;
+    this.dv = SCRATCH_DV;
     this.off = 0;
     this.len = ICMP_HEADER_LEN;
     return reason;
@@ -86,13 +95,13 @@ export class IcmpView {
   get length(): number { return this.len; }
   get type(): number { return this.buf[this.off + ICMP_TYPE]; }
   get code(): number { return this.buf[this.off + ICMP_CODE]; }
-  get checksum(): number { return u16(this.buf, this.off + ICMP_CHECKSUM); }
-  get ident(): number { return u16(this.buf, this.off + ICMP_IDENT); }
-  get seq(): number { return u16(this.buf, this.off + ICMP_SEQ); }
+  get checksum(): number { return this.dv.getUint16(this.off + ICMP_CHECKSUM); }
+  get ident(): number { return this.dv.getUint16(this.off + ICMP_IDENT); }
+  get seq(): number { return this.dv.getUint16(this.off + ICMP_SEQ); }
   /** The 4 bytes after the checksum as a uint32. */
-  get rest(): number { return u32(this.buf, this.off + ICMP_REST); }
+  get rest(): number { return this.dv.getUint32(this.off + ICMP_REST); }
   /** Next-hop MTU of a "fragmentation needed" (RFC 1191). */
-  get nextHopMtu(): number { return u16(this.buf, this.off + ICMP_NEXT_HOP_MTU); }
+  get nextHopMtu(): number { return this.dv.getUint16(this.off + ICMP_NEXT_HOP_MTU); }
   /** An error message (unreachable, quench, redirect, time exceeded, parameter problem). */
   get isError(): boolean { return isIcmpv4Error(this.type); }
   /** Absolute offset of the data: the echo data, or the quoted IP header of an error. */
@@ -101,8 +110,8 @@ export class IcmpView {
 
   checksumValid(): boolean { return sum16(this.buf, this.off, this.len, 0) === 0xffff; }
   fillChecksum(): void {
-    put16(this.buf, this.off + ICMP_CHECKSUM, 0);
-    put16(this.buf, this.off + ICMP_CHECKSUM, checksum(this.buf, this.off, this.len));
+    this.dv.setUint16(this.off + ICMP_CHECKSUM, 0);
+    this.dv.setUint16(this.off + ICMP_CHECKSUM, checksum(this.buf, this.off, this.len));
   }
 
   /**
@@ -111,10 +120,10 @@ export class IcmpView {
    * caller's (swap addresses and MACs).
    */
   toEchoReply(): void {
-    const b = this.buf, o = this.off;
-    const old = u16(b, o + ICMP_TYPE);
-    put16(b, o + ICMP_TYPE, ICMP_ECHO_REPLY << 8);
-    put16(b, o + ICMP_CHECKSUM, csumReplace16(u16(b, o + ICMP_CHECKSUM), old, ICMP_ECHO_REPLY << 8));
+    const dv = this.dv, o = this.off;
+    const old = dv.getUint16(o + ICMP_TYPE);
+    dv.setUint16(o + ICMP_TYPE, ICMP_ECHO_REPLY << 8);
+    dv.setUint16(o + ICMP_CHECKSUM, csumReplace16(dv.getUint16(o + ICMP_CHECKSUM), old, ICMP_ECHO_REPLY << 8));
   }
 }
 

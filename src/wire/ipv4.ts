@@ -7,10 +7,9 @@
 
 import { checksum, csumDecTtl, csumReplace16, csumReplace32, sum16 } from './checksum';
 import { BAD_IHL, BAD_TOTAL_LENGTH, BAD_VERSION, FRAGMENT, TRUNCATED } from './errors';
-import { SCRATCH } from './scratch';
-import { put16, put32, u16, u32 } from './bytes';
+import { SCRATCH, SCRATCH_DV } from './scratch';
 
-const OK = 0; // errors.ts OK, as a local constant (see the export list below)
+const OK = 0; // errors.ts OK, as a local (see the note at the export list below)
 
 const IPV4_VER_IHL = 0;
 const IPV4_TOS = 1;          // DSCP (6 bits) and ECN (2 bits)
@@ -32,7 +31,8 @@ const IPV4_OFFSET_MASK = 0x1fff;
 const IPV4_DEFAULT_TTL = 64;
 
 // Offsets and values are plain locals, exported in this list: the compiled CommonJS then
-// reads them as constants instead of loading `exports.NAME` on every access (bench/wire.ts).
+// uses the local instead of loading `exports.NAME` on every access (which tsc emits for an
+// `export const`; measured 44 -> 35 ns per frame for the Ethernet + IPv4 + TCP parse).
 export {
   IPV4_VER_IHL, IPV4_TOS, IPV4_LENGTH, IPV4_IDENT, IPV4_FLG_OFF, IPV4_TTL, IPV4_PROTOCOL,
   IPV4_CHECKSUM, IPV4_SRC, IPV4_DST, IPV4_HEADER_LEN, IPV4_MAX_HEADER_LEN, IPV4_DF, IPV4_MF,
@@ -41,6 +41,9 @@ export {
 
 export class Ipv4View {
   private buf: Uint8Array = SCRATCH;
+  private dv: DataView = SCRATCH_DV;
+  private cbuf: Uint8Array = SCRATCH; // the last buffer pointed at, and its DataView
+  private cdv: DataView = SCRATCH_DV;
   private off = 0;
   private tot = IPV4_HEADER_LEN; // total length (what the header says), or the quoted bytes for resetQuoted
   private hlen = IPV4_HEADER_LEN;
@@ -52,15 +55,21 @@ export class Ipv4View {
    */
   reset(buf: Uint8Array, off: number, len: number): number {
     if (off < 0 || len < IPV4_HEADER_LEN || off + len > buf.length) return this.fail(TRUNCATED);
+    if (buf !== this.cbuf) {
+      this.cbuf = buf;
+      this.cdv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    }
+    const dv = this.cdv;
     const vi = buf[off + IPV4_VER_IHL];
     if (vi >>> 4 !== 4) return this.fail(BAD_VERSION);
     const hlen = (vi & 0x0f) << 2;
     if (hlen < IPV4_HEADER_LEN) return this.fail(BAD_IHL);
     if (hlen > len) return this.fail(TRUNCATED);
-    const tot = u16(buf, off + IPV4_LENGTH);
+    const tot = dv.getUint16(off + IPV4_LENGTH);
     if (tot < hlen) return this.fail(BAD_TOTAL_LENGTH);
     if (tot > len) return this.fail(TRUNCATED);
     this.buf = buf;
+    this.dv = dv;
     this.off = off;
     this.tot = tot;
     this.hlen = hlen;
@@ -74,6 +83,10 @@ export class Ipv4View {
    */
   resetQuoted(buf: Uint8Array, off: number, len: number): number {
     if (off < 0 || len < IPV4_HEADER_LEN || off + len > buf.length) return this.fail(TRUNCATED);
+    if (buf !== this.cbuf) {
+      this.cbuf = buf;
+      this.cdv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    }
     const vi = buf[off + IPV4_VER_IHL];
     if (vi >>> 4 !== 4) return this.fail(BAD_VERSION);
     const hlen = (vi & 0x0f) << 2;
@@ -82,6 +95,7 @@ export class Ipv4View {
     const tot = (buf[off + IPV4_LENGTH] << 8) | buf[off + IPV4_LENGTH + 1];
     if (tot < hlen) return this.fail(BAD_TOTAL_LENGTH);
     this.buf = buf;
+    this.dv = this.cdv;
     this.off = off;
     this.tot = tot < len ? tot : len;
     this.hlen = hlen;
@@ -91,6 +105,7 @@ export class Ipv4View {
   private fail(reason: number): number {
     SCRATCH.fill(0); // undo whatever a setter on a failed view wrote there
     this.buf = SCRATCH;
+    this.dv = SCRATCH_DV;
     this.off = 0;
     this.tot = IPV4_HEADER_LEN;
     this.hlen = IPV4_HEADER_LEN;
@@ -103,19 +118,19 @@ export class Ipv4View {
   get hasOptions(): boolean { return this.hlen > IPV4_HEADER_LEN; }
   /** Total length field (for resetQuoted: the bytes present, if fewer). */
   get length(): number { return this.tot; }
-  get totalLengthField(): number { return u16(this.buf, this.off + IPV4_LENGTH); }
+  get totalLengthField(): number { return this.dv.getUint16(this.off + IPV4_LENGTH); }
   /** Absolute offset of the payload (the L4 header). */
   get payloadOffset(): number { return this.off + this.hlen; }
   get payloadLength(): number { return this.tot - this.hlen; }
   /** MF set or fragment offset non-zero (read when asked, so reset() stays minimal). */
-  get isFragment(): boolean { return (u16(this.buf, this.off + IPV4_FLG_OFF) & (IPV4_MF | IPV4_OFFSET_MASK)) !== 0; }
+  get isFragment(): boolean { return (this.dv.getUint16(this.off + IPV4_FLG_OFF) & (IPV4_MF | IPV4_OFFSET_MASK)) !== 0; }
   /** FRAGMENT when the datagram is a fragment, else OK (0): `r = ip.fragmentReason; if (r) drop`. */
   get fragmentReason(): number { return this.isFragment ? FRAGMENT : OK; }
-  get dontFragment(): boolean { return (u16(this.buf, this.off + IPV4_FLG_OFF) & IPV4_DF) !== 0; }
-  get moreFragments(): boolean { return (u16(this.buf, this.off + IPV4_FLG_OFF) & IPV4_MF) !== 0; }
+  get dontFragment(): boolean { return (this.dv.getUint16(this.off + IPV4_FLG_OFF) & IPV4_DF) !== 0; }
+  get moreFragments(): boolean { return (this.dv.getUint16(this.off + IPV4_FLG_OFF) & IPV4_MF) !== 0; }
   /** Fragment offset in bytes. */
-  get fragmentOffset(): number { return (u16(this.buf, this.off + IPV4_FLG_OFF) & IPV4_OFFSET_MASK) << 3; }
-  get ident(): number { return u16(this.buf, this.off + IPV4_IDENT); }
+  get fragmentOffset(): number { return (this.dv.getUint16(this.off + IPV4_FLG_OFF) & IPV4_OFFSET_MASK) << 3; }
+  get ident(): number { return this.dv.getUint16(this.off + IPV4_IDENT); }
   get tos(): number { return this.buf[this.off + IPV4_TOS]; }
   get dscp(): number { return this.buf[this.off + IPV4_TOS] >>> 2; }
   get ecn(): number { return this.buf[this.off + IPV4_TOS] & 3; }
@@ -123,21 +138,21 @@ export class Ipv4View {
   /** Raw write: the checksum is not updated (recomputeChecksum() after). */
   set ttl(v: number) { this.buf[this.off + IPV4_TTL] = v; }
   get protocol(): number { return this.buf[this.off + IPV4_PROTOCOL]; }
-  get checksum(): number { return u16(this.buf, this.off + IPV4_CHECKSUM); }
+  get checksum(): number { return this.dv.getUint16(this.off + IPV4_CHECKSUM); }
   /** Source address, host-order uint32. */
-  get saddr(): number { return u32(this.buf, this.off + IPV4_SRC); }
+  get saddr(): number { return this.dv.getUint32(this.off + IPV4_SRC); }
   /** Writes the source address and updates the header checksum incrementally. */
   set saddr(v: number) { this.replace32(IPV4_SRC, v); }
   /** Destination address, host-order uint32. */
-  get daddr(): number { return u32(this.buf, this.off + IPV4_DST); }
+  get daddr(): number { return this.dv.getUint32(this.off + IPV4_DST); }
   /** Writes the destination address and updates the header checksum incrementally. */
   set daddr(v: number) { this.replace32(IPV4_DST, v); }
 
   private replace32(field: number, v: number): void {
-    const b = this.buf, o = this.off;
-    const old = u32(b, o + field);
-    put32(b, o + field, v);
-    put16(b, o + IPV4_CHECKSUM, csumReplace32(u16(b, o + IPV4_CHECKSUM), old, v >>> 0));
+    const dv = this.dv, o = this.off;
+    const old = dv.getUint32(o + field);
+    dv.setUint32(o + field, v);
+    dv.setUint16(o + IPV4_CHECKSUM, csumReplace32(dv.getUint16(o + IPV4_CHECKSUM), old, v >>> 0));
   }
 
   /**
@@ -146,36 +161,36 @@ export class Ipv4View {
    * ICMP time exceeded instead.
    */
   decrementTtl(): number {
-    const b = this.buf, o = this.off;
+    const b = this.buf, dv = this.dv, o = this.off;
     const ttl = b[o + IPV4_TTL];
     if (ttl === 0) return 0;
     b[o + IPV4_TTL] = ttl - 1;
-    put16(b, o + IPV4_CHECKSUM, csumDecTtl(u16(b, o + IPV4_CHECKSUM)));
+    dv.setUint16(o + IPV4_CHECKSUM, csumDecTtl(dv.getUint16(o + IPV4_CHECKSUM)));
     return ttl - 1;
   }
 
   /** Sets the TOS byte (DSCP/ECN) with an incremental checksum update. */
   setTos(v: number): void {
-    const b = this.buf, o = this.off;
-    const old = u16(b, o + IPV4_VER_IHL);
+    const dv = this.dv, o = this.off;
+    const old = dv.getUint16(o + IPV4_VER_IHL);
     const nu = (old & 0xff00) | (v & 0xff);
-    put16(b, o + IPV4_VER_IHL, nu);
-    put16(b, o + IPV4_CHECKSUM, csumReplace16(u16(b, o + IPV4_CHECKSUM), old, nu));
+    dv.setUint16(o + IPV4_VER_IHL, nu);
+    dv.setUint16(o + IPV4_CHECKSUM, csumReplace16(dv.getUint16(o + IPV4_CHECKSUM), old, nu));
   }
 
   /** Swaps source and destination (a reply); the checksum does not change. */
   swapAddresses(): void {
-    const b = this.buf, o = this.off;
-    const s = u32(b, o + IPV4_SRC);
-    put32(b, o + IPV4_SRC, u32(b, o + IPV4_DST));
-    put32(b, o + IPV4_DST, s);
+    const dv = this.dv, o = this.off;
+    const s = dv.getUint32(o + IPV4_SRC);
+    dv.setUint32(o + IPV4_SRC, dv.getUint32(o + IPV4_DST));
+    dv.setUint32(o + IPV4_DST, s);
   }
 
   /** Recomputes the header checksum from scratch (options included). */
   recomputeChecksum(): void {
-    const b = this.buf, o = this.off;
-    put16(b, o + IPV4_CHECKSUM, 0);
-    put16(b, o + IPV4_CHECKSUM, checksum(this.buf, o, this.hlen));
+    const dv = this.dv, o = this.off;
+    dv.setUint16(o + IPV4_CHECKSUM, 0);
+    dv.setUint16(o + IPV4_CHECKSUM, checksum(this.buf, o, this.hlen));
   }
 
   /** Whether the header checksum verifies. */

@@ -10,10 +10,9 @@
 // View contract: see ethernet.ts.
 
 import { BAD_EXT_HEADER, BAD_VERSION, FRAGMENT, TRUNCATED, UNSUPPORTED } from './errors';
-import { SCRATCH } from './scratch';
-import { put32, u16, u32 } from './bytes';
+import { SCRATCH, SCRATCH_DV } from './scratch';
 
-const OK = 0; // errors.ts OK, as a local constant (see the export list below)
+const OK = 0; // errors.ts OK, as a local (see the note at the export list below)
 
 const IPV6_VER_TC_FLOW = 0;
 const IPV6_PAYLOAD_LEN = 4;
@@ -43,7 +42,8 @@ const IPV6_MAX_EXT_HEADERS = 8;
 const IPV6_DEFAULT_HOP_LIMIT = 64;
 
 // Offsets and values are plain locals, exported in this list: the compiled CommonJS then
-// reads them as constants instead of loading `exports.NAME` on every access (bench/wire.ts).
+// uses the local instead of loading `exports.NAME` on every access (which tsc emits for an
+// `export const`; measured 44 -> 35 ns per frame for the Ethernet + IPv4 + TCP parse).
 export {
   IPV6_VER_TC_FLOW, IPV6_PAYLOAD_LEN, IPV6_NEXT_HEADER, IPV6_HOP_LIMIT, IPV6_SRC, IPV6_DST,
   IPV6_HEADER_LEN, IPV6_ADDR_LEN, IPV6_EXT_NEXT, IPV6_EXT_LEN, IPV6_FRAG_OFF_M,
@@ -53,6 +53,9 @@ export {
 
 export class Ipv6View {
   private buf: Uint8Array = SCRATCH;
+  private dv: DataView = SCRATCH_DV;
+  private cbuf: Uint8Array = SCRATCH; // the last buffer pointed at, and its DataView
+  private cdv: DataView = SCRATCH_DV;
   private off = 0;
   private end = 0;     // absolute end of the datagram (40 + payload length)
   private l4 = IPV6_HEADER_LEN;
@@ -67,8 +70,13 @@ export class Ipv6View {
    */
   reset(buf: Uint8Array, off: number, len: number): number {
     if (off < 0 || len < IPV6_HEADER_LEN || off + len > buf.length) return this.fail(TRUNCATED);
+    if (buf !== this.cbuf) {
+      this.cbuf = buf;
+      this.cdv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    }
+    const dv = this.cdv;
     if (buf[off] >>> 4 !== 6) return this.fail(BAD_VERSION);
-    const plen = u16(buf, off + IPV6_PAYLOAD_LEN);
+    const plen = dv.getUint16(off + IPV6_PAYLOAD_LEN);
     if (IPV6_HEADER_LEN + plen > len) return this.fail(TRUNCATED);
     const end = off + IPV6_HEADER_LEN + plen;
     let nh = buf[off + IPV6_NEXT_HEADER];
@@ -81,7 +89,7 @@ export class Ipv6View {
       if (p + 8 > end) return this.fail(TRUNCATED);
       const next = buf[p + IPV6_EXT_NEXT];
       if (nh === IPPROTO_FRAGMENT) {
-        const om = u16(buf, p + IPV6_FRAG_OFF_M);
+        const om = dv.getUint16(p + IPV6_FRAG_OFF_M);
         if ((om & 0xfff9) !== 0) frag = true; // offset or M; the two reserved bits ignored
         p += IPV6_FRAG_HEADER_LEN;
         nh = next;
@@ -94,6 +102,7 @@ export class Ipv6View {
       nh = next;
     }
     this.buf = buf;
+    this.dv = dv;
     this.off = off;
     this.end = end;
     this.l4 = p;
@@ -105,6 +114,7 @@ export class Ipv6View {
   private fail(reason: number): number {
     SCRATCH.fill(0); // undo whatever a setter on a failed view wrote there
     this.buf = SCRATCH;
+    this.dv = SCRATCH_DV;
     this.off = 0;
     this.end = IPV6_HEADER_LEN;
     this.l4 = IPV6_HEADER_LEN;
@@ -117,9 +127,9 @@ export class Ipv6View {
   get offset(): number { return this.off; }
   /** 40 + payload length. */
   get length(): number { return this.end - this.off; }
-  get payloadLengthField(): number { return u16(this.buf, this.off + IPV6_PAYLOAD_LEN); }
-  get trafficClass(): number { return (u16(this.buf, this.off) >>> 4) & 0xff; }
-  get flowLabel(): number { return u32(this.buf, this.off) & 0xfffff; }
+  get payloadLengthField(): number { return this.dv.getUint16(this.off + IPV6_PAYLOAD_LEN); }
+  get trafficClass(): number { return (this.dv.getUint16(this.off) >>> 4) & 0xff; }
+  get flowLabel(): number { return this.dv.getUint32(this.off) & 0xfffff; }
   /** The Next Header field of the fixed header. */
   get nextHeader(): number { return this.buf[this.off + IPV6_NEXT_HEADER]; }
   /** The upper-layer protocol after the extension headers. */
@@ -146,10 +156,10 @@ export class Ipv6View {
   get srcOffset(): number { return this.off + IPV6_SRC; }
   get dstOffset(): number { return this.off + IPV6_DST; }
   /** Word i (0..3) of the source address, host-order uint32, as the connection table keys it. */
-  src32(i: number): number { return u32(this.buf, this.off + IPV6_SRC + ((i & 3) << 2)); }
-  dst32(i: number): number { return u32(this.buf, this.off + IPV6_DST + ((i & 3) << 2)); }
-  setSrc32(i: number, v: number): void { put32(this.buf, this.off + IPV6_SRC + ((i & 3) << 2), v); }
-  setDst32(i: number, v: number): void { put32(this.buf, this.off + IPV6_DST + ((i & 3) << 2), v); }
+  src32(i: number): number { return this.dv.getUint32(this.off + IPV6_SRC + ((i & 3) << 2)); }
+  dst32(i: number): number { return this.dv.getUint32(this.off + IPV6_DST + ((i & 3) << 2)); }
+  setSrc32(i: number, v: number): void { this.dv.setUint32(this.off + IPV6_SRC + ((i & 3) << 2), v); }
+  setDst32(i: number, v: number): void { this.dv.setUint32(this.off + IPV6_DST + ((i & 3) << 2), v); }
   /** Whether the destination equals the 16 bytes at a[aOff]. */
   dstEquals(a: Uint8Array, aOff: number): boolean {
     const b = this.buf, o = this.off + IPV6_DST;

