@@ -58,7 +58,8 @@ export class Neighbours {
     }
     n.dests.add(dest);
     this.apply(n, dest);
-    if (!n.mac) this.ask(n, true);
+    // once per address (a server in several services is one neighbour), at most once a second
+    if (!n.mac && this.now - n.asked >= ASK_EVERY_S) this.ask(n, true);
   }
 
   untrack(dest: Dest): void {

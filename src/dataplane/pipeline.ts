@@ -25,7 +25,10 @@ import { DESC_LEN, DESC_OFFSET, DESC_SNAPLEN, DESC_STRIDE } from '../io/afpacket
 import type { IoBackend } from '../io/backend';
 import { ArpView, ARP_OP_REQUEST } from '../wire/arp';
 import { dropClass } from '../wire/errors';
-import { ETHERTYPE_ARP, ETHERTYPE_IPV4, ETH_HEADER_LEN, EthernetView, writeEthernetHeader } from '../wire/ethernet';
+import { put16 } from '../wire/bytes';
+import {
+  ETHERTYPE_ARP, ETHERTYPE_IPV4, ETH_HEADER_LEN, ETH_VLAN_HEADER_LEN, EthernetView, VLAN_TCI, VLAN_TYPE, writeEthernetHeader,
+} from '../wire/ethernet';
 import { IcmpView, buildIcmpv4Error } from '../wire/icmp';
 import { Ipv4View } from '../wire/ipv4';
 import { TcpView } from '../wire/tcp';
@@ -218,10 +221,20 @@ export class Pipeline {
     const at = this.txSlot();
     if (at < 0) return;
     const eth = this.eth;
-    writeEthernetHeader(this.txBuf, at, eth.buffer, eth.srcOffset, this.mac, 0, ETHERTYPE_IPV4);
+    const buf = this.txBuf;
+    // back on the client's VLAN: keep the tag the frame came with
+    let l2 = ETH_HEADER_LEN;
+    if (eth.hasVlan) {
+      writeEthernetHeader(buf, at, eth.buffer, eth.srcOffset, this.mac, 0, eth.outerEthertype);
+      put16(buf, at + VLAN_TCI, eth.vlanTci);
+      put16(buf, at + VLAN_TYPE, ETHERTYPE_IPV4);
+      l2 = ETH_VLAN_HEADER_LEN;
+    } else {
+      writeEthernetHeader(buf, at, eth.buffer, eth.srcOffset, this.mac, 0, ETHERTYPE_IPV4);
+    }
     this.ipIdent = (this.ipIdent + 1) & 0xffff;
-    const len = buildIcmpv4Error(this.txBuf, at + ETH_HEADER_LEN, this.ip, from, this.ipIdent, type, code, 0);
-    this.commitTx(at, ETH_HEADER_LEN + len);
+    const len = buildIcmpv4Error(buf, at + l2, this.ip, from, this.ipIdent, type, code, 0);
+    this.commitTx(at, l2 + len);
     this.stats.icmpErrors++;
   }
 

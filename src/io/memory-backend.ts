@@ -28,6 +28,9 @@ export class MemoryBackend implements IoBackend {
   /** Delivers frames as one received block (copied into the block buffer). */
   receive(frames: readonly Uint8Array[]): void {
     if (!this.onBlock) throw new Error('MemoryBackend: start() was not called');
+    if (frames.length * DESC_STRIDE > this.descs.length) throw new RangeError(`MemoryBackend: at most ${this.descs.length / DESC_STRIDE} frames per block, got ${frames.length}`);
+    const bytes = frames.reduce((n, f) => n + ((f.length + 15) & ~15), 0);
+    if (bytes > this.block.length) throw new RangeError(`MemoryBackend: a block holds at most ${this.block.length} bytes, got ${bytes}`);
     let off = 0;
     frames.forEach((f, i) => {
       this.block.set(f, off);
@@ -47,7 +50,11 @@ export class MemoryBackend implements IoBackend {
     this.onBlock!(bytes, descs, count);
   }
 
+  /** Frames sent by the pipeline, copied out unless `discard`. */
   send(buf: Uint8Array, descs: Uint32Array, count: number): number {
+    this.sendCalls++;
+    this.sentFrames += count;
+    if (this.discard) return count;
     for (let i = 0; i < count; i++) {
       const off = descs[2 * i];
       this.sent.push(buf.slice(off, off + descs[2 * i + 1]));
@@ -55,8 +62,12 @@ export class MemoryBackend implements IoBackend {
     return count;
   }
 
-  /** Like send() but only counts (benchmarks). */
+  /** send() only counts, copies nothing (benchmarks: no allocation on the TX side). */
   discard = false;
+  /** Calls of send(): TX batches, each one native crossing on a real backend. */
+  sendCalls = 0;
+  /** Frames passed to send(), copied or not. */
+  sentFrames = 0;
 
   setVips(vips: readonly number[]): void {
     this.vips = vips;
