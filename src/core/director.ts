@@ -191,7 +191,7 @@ export class Director {
    */
   private templateFor(svc: Service, proto: number, caddr: number, vaddr: number, vport: number): number {
     const t = this.conns;
-    const cnet = (caddr & svc.netmask) >>> 0;
+    const cnet = caddr & svc.netmask; // int32 on purpose: no heap number on the packet path
     let tproto = proto;
     let tvaddr = vaddr;
     let tvport = vport;

@@ -11,7 +11,7 @@ import type { Service } from './service';
 import type { ServiceTable } from './services';
 
 export class ServiceIndex {
-  private keys = new Uint32Array(0);
+  private keys = new Int32Array(0);
   private vals: (Service | null)[] = [];
   private mask = 0;
   private readonly fwmarks = new Map<number, Service>();
@@ -20,30 +20,36 @@ export class ServiceIndex {
   /** True when some IPv4 service has port 0 (then a second probe is worth doing). */
   private hasPort0 = false;
   generation = -1;
-  /** Every VIP (IPv4) that has at least one service, for ARP answering and BPF filters. */
+  /**
+   * Every VIP (IPv4) that has at least one service, as uint32 (for BPF filters, ARP
+   * announcements and listings). The packet path asks isVip4(), which keeps int32 keys.
+   */
   readonly vips4 = new Set<number>();
+  private readonly vipSet32 = new Set<number>();
 
   rebuild(table: ServiceTable): void {
     let n = 8;
     while (n < table.services.length * 4) n <<= 1;
     this.mask = n - 1;
-    this.keys = new Uint32Array(n * 2);
+    this.keys = new Int32Array(n * 2);
     this.vals = new Array<Service | null>(n).fill(null);
     this.fwmarks.clear();
     this.fwmarks6.clear();
     this.v6.clear();
     this.vips4.clear();
+    this.vipSet32.clear();
     this.hasPort0 = false;
     for (const svc of table.services) {
       if (svc.fwmark) {
         (svc.af === AF_INET ? this.fwmarks : this.fwmarks6).set(svc.fwmark, svc);
       } else if (svc.af === AF_INET) {
         this.vips4.add(svc.addr.v4);
+        this.vipSet32.add(svc.addr.v4 | 0);
         if (svc.port === 0) this.hasPort0 = true;
         let i = slotOf(svc.proto, svc.addr.v4, svc.port) & this.mask;
         while (this.vals[i] !== null) i = (i + 1) & this.mask;
-        this.keys[2 * i] = svc.addr.v4;
-        this.keys[2 * i + 1] = ((svc.proto << 16) | svc.port) >>> 0;
+        this.keys[2 * i] = svc.addr.v4 | 0;
+        this.keys[2 * i + 1] = (svc.proto << 16) | svc.port;
         this.vals[i] = svc;
       } else {
         this.v6.set(`${svc.proto} ${svc.addr.withPort(svc.port)}`, svc);
@@ -68,18 +74,19 @@ export class ServiceIndex {
     return this.v6.get(`${proto} [${vaddrText}]:${vport}`) ?? this.v6.get(`${proto} [${vaddrText}]:0`) ?? null;
   }
 
-  /** True if `vaddr` is a VIP of some IPv4 service (ARP/ICMP answering). */
+  /** True if `vaddr` (int32 or uint32 form) is a VIP of some IPv4 service. */
   isVip4(vaddr: number): boolean {
-    return this.vips4.has(vaddr);
+    return this.vipSet32.has(vaddr | 0);
   }
 
   private probe(proto: number, vaddr: number, vport: number): Service | null {
-    const k1 = ((proto << 16) | vport) >>> 0;
-    let i = slotOf(proto, vaddr, vport) & this.mask;
+    const k1 = (proto << 16) | vport;
+    const a = vaddr | 0;
+    let i = slotOf(proto, a, vport) & this.mask;
     for (;;) {
       const v = this.vals[i];
       if (v === null) return null;
-      if (this.keys[2 * i] === vaddr && this.keys[2 * i + 1] === k1) return v;
+      if (this.keys[2 * i] === a && this.keys[2 * i + 1] === k1) return v;
       i = (i + 1) & this.mask;
     }
   }

@@ -38,6 +38,7 @@ interface Neighbour {
 export type FrameSender = (frame: Uint8Array, len: number) => void;
 
 export class Neighbours {
+  /** Keyed by the address as int32 (the packet path's form); `ip` inside stays uint32. */
   private readonly byIp = new Map<number, Neighbour>();
   private readonly frame = new Uint8Array(64);
   now = 0;
@@ -49,10 +50,10 @@ export class Neighbours {
   /** Starts tracking a dest; it stays unresolved until its MAC is known. */
   track(dest: Dest): void {
     const ip = dest.addr.v4;
-    let n = this.byIp.get(ip);
+    let n = this.byIp.get(ip | 0);
     if (!n) {
       n = { ip, mac: null, seen: 0, asked: -1e9, dests: new Set() };
-      this.byIp.set(ip, n);
+      this.byIp.set(ip | 0, n);
       const known = kernelArp().get(ip);
       if (known) this.resolve(n, known, 0);
     }
@@ -63,15 +64,15 @@ export class Neighbours {
   }
 
   untrack(dest: Dest): void {
-    const n = this.byIp.get(dest.addr.v4);
+    const n = this.byIp.get(dest.addr.v4 | 0);
     if (!n) return;
     n.dests.delete(dest);
-    if (n.dests.size === 0) this.byIp.delete(n.ip);
+    if (n.dests.size === 0) this.byIp.delete(n.ip | 0);
   }
 
   /** An ARP packet from `ip` with sender MAC at mac[off..off+6] (hot path: no allocation once known). */
   learn(ip: number, mac: Uint8Array, off: number): void {
-    const n = this.byIp.get(ip);
+    const n = this.byIp.get(ip | 0);
     if (n === undefined) return;
     if (n.mac !== null && sameMac(n.mac, mac, off)) {
       n.seen = this.now;
@@ -103,7 +104,7 @@ export class Neighbours {
   }
 
   macOf(ip: number): Uint8Array | null {
-    return this.byIp.get(ip)?.mac ?? null;
+    return this.byIp.get(ip | 0)?.mac ?? null;
   }
 
   private resolve(n: Neighbour, mac: Uint8Array, now: number): void {

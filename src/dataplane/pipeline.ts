@@ -132,7 +132,7 @@ export class Pipeline {
     const eth = this.eth;
     const r = ip.reset(bytes, eth.l3Offset, eth.l3Length);
     if (r !== 0) return this.drop(dropClass(r));
-    const daddr = ip.daddr;
+    const daddr = ip.daddrI32;
     const director = this.director;
     if (director.index.generation !== director.services.generation) director.sync();
     if (!director.index.isVip4(daddr)) {
@@ -164,7 +164,7 @@ export class Pipeline {
       this.icmpError(ICMP_TIME_EXCEEDED, 0, this.ourIp);
       return this.drop(DROP_TTL);
     }
-    const destId = director.inPacket4(proto, ip.saddr, sport, daddr, dport, flags, ip.length);
+    const destId = director.inPacket4(proto, ip.saddrI32, sport, daddr, dport, flags, ip.length);
     if (destId === 0) {
       if (director.lastDrop === DROP_NO_DEST) this.icmpError(ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, daddr);
       return;
@@ -203,12 +203,13 @@ export class Pipeline {
     const arp = this.arp;
     const r = arp.reset(eth.buffer, eth.l3Offset, eth.l3Length);
     if (r !== 0) return this.drop(dropClass(r));
-    const spa = arp.spa;
+    const spa = arp.spaI32;
     if (this.neighbours !== null) this.neighbours.learn(spa, eth.buffer, arp.senderMacOffset);
     if (arp.operation !== ARP_OP_REQUEST) return;
     const director = this.director;
     if (director.index.generation !== director.services.generation) director.sync();
-    if (!director.index.isVip4(arp.tpa) || spa === arp.tpa) return;
+    const tpa = arp.tpaI32;
+    if (!director.index.isVip4(tpa) || spa === tpa) return;
     arp.toReply(this.mac, 0);
     eth.swapMacs();
     eth.setSrc(this.mac, 0);

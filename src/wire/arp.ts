@@ -74,6 +74,9 @@ export class ArpView {
   get targetMacOffset(): number { return this.off + ARP_THA; }
   /** Sender protocol address, host-order uint32. */
   get spa(): number { return this.dv.getUint32(this.off + ARP_SPA); }
+  /** Sender IP as a signed int32 (no heap number on the packet path). */
+  get spaI32(): number { return this.dv.getInt32(this.off + ARP_SPA); }
+  get tpaI32(): number { return this.dv.getInt32(this.off + ARP_TPA); }
   set spa(v: number) { this.dv.setUint32(this.off + ARP_SPA, v); }
   /** Target protocol address, host-order uint32. */
   get tpa(): number { return this.dv.getUint32(this.off + ARP_TPA); }

@@ -145,6 +145,10 @@ export class Ipv4View {
   set saddr(v: number) { this.replace32(IPV4_SRC, v); }
   /** Destination address, host-order uint32. */
   get daddr(): number { return this.dv.getUint32(this.off + IPV4_DST); }
+  /** Source address as a signed int32 (same bits): a small integer, never a heap number. */
+  get saddrI32(): number { return this.dv.getInt32(this.off + IPV4_SRC); }
+  /** Destination address as a signed int32; the hot path carries addresses this way. */
+  get daddrI32(): number { return this.dv.getInt32(this.off + IPV4_DST); }
   /** Writes the destination address and updates the header checksum incrementally. */
   set daddr(v: number) { this.replace32(IPV4_DST, v); }
 
