@@ -7,6 +7,7 @@ import { networkInterfaces } from 'node:os';
 import { parseArgs } from 'node:util';
 import { formatV4, parseV4 } from '../core/addr';
 import { ConfigError, loadNativeConfig, type NativeConfig } from '../config/native-config';
+import { ControlServer, socketPath } from '../control/control-socket';
 import { Daemon } from '../control/daemon';
 import { AfPacketBackend } from '../io/afpacket-backend';
 import { ifInfo } from '../io/afpacket';
@@ -23,6 +24,8 @@ Options:
   --max-conns N       connection table capacity (default 1048576)
   --status-file FILE  write a JSON status snapshot every second
   --no-vnet           do not use vnet headers (GSO/checksum offload pass-through)
+  --socket PATH       control socket for tsvsadm (default $TSVS_SOCKET, else
+                      /run/tsvs/tsvs.sock; created mode 0600, removed on stop)
 Signals: SIGHUP reloads the config; SIGTERM/SIGINT stop.
 `;
 
@@ -37,6 +40,7 @@ export async function run(argv: string[]): Promise<number> {
         'max-conns': { type: 'string' },
         'status-file': { type: 'string' },
         'no-vnet': { type: 'boolean' },
+        socket: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -64,7 +68,8 @@ export async function run(argv: string[]): Promise<number> {
     try {
       config = loadNativeConfig(values.config);
     } catch (e) {
-      if (e instanceof ConfigError) throw new UsageError(`tsvs daemon: ${e.message}`);
+      // One line, as every start-up problem: the problems joined (ConfigError lists them one per line).
+      if (e instanceof ConfigError) throw new UsageError(`tsvs daemon: ${e.message.split('\n')[0]} ${e.problems.join('; ')}`);
       throw e;
     }
   }
@@ -109,9 +114,18 @@ export async function run(argv: string[]): Promise<number> {
     backend.close();
     throw new UsageError(`tsvs daemon: ${(e as Error).message}`, 2);
   }
+  // The control socket comes up before capture starts: a second daemon on the same socket
+  // stops here, before it touches the interface.
+  let control: ControlServer;
+  try {
+    control = await ControlServer.start({ path: socketPath(values.socket), director: daemon.director, afterChange: () => daemon.controlChanged(), log });
+  } catch (e) {
+    backend.close();
+    throw new UsageError(`tsvs daemon: ${(e as Error).message}`, 1);
+  }
   daemon.start();
   const svcCount = daemon.director.services.services.length;
-  log(`director on ${ifname} (${[...backend.mac].map((b) => b.toString(16).padStart(2, '0')).join(':')}, ${ourIp ? formatV4(ourIp) : 'no IPv4'}): ${svcCount} service(s), vnet headers ${backend.vnetHdr ? 'on' : 'off'}`);
+  log(`director on ${ifname} (${[...backend.mac].map((b) => b.toString(16).padStart(2, '0')).join(':')}, ${ourIp ? formatV4(ourIp) : 'no IPv4'}): ${svcCount} service(s), vnet headers ${backend.vnetHdr ? 'on' : 'off'}; control socket ${control.path}`);
 
   setTimeout(() => {
     for (const ip of daemon.neighbours.unresolved()) log(`warning: real server ${formatV4(ip)} does not answer ARP on ${ifname}; it stays unavailable until it does`);
@@ -123,7 +137,7 @@ export async function run(argv: string[]): Promise<number> {
       log(`${sig}: stopping`);
       clearInterval(keepAlive);
       daemon.stop();
-      resolve(0);
+      void control.close().then(() => resolve(0));
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));

@@ -121,6 +121,12 @@ export class Daemon {
     this.writeStatus();
   }
 
+  /** Called by the control socket after an ipvsadm command changed the configuration. */
+  controlChanged(): void {
+    this.afterChange();
+    this.writeStatus();
+  }
+
   private afterChange(): void {
     this.director.sync();
     for (const svc of this.director.services.services) {
