@@ -11,6 +11,8 @@ import { ControlServer, socketPath } from '../control/control-socket';
 import { Daemon } from '../control/daemon';
 import { AfPacketBackend } from '../io/afpacket-backend';
 import { ifInfo } from '../io/afpacket';
+import { parseListen, startMetricsServer } from '../metrics/http';
+import { Metrics } from '../metrics/metrics';
 import { UsageError } from './usage-error';
 
 const HELP = `Usage: tsvs daemon --interface IF [options]
@@ -26,6 +28,8 @@ Options:
   --no-vnet           do not use vnet headers (GSO/checksum offload pass-through)
   --socket PATH       control socket for tsvsadm (default $TSVS_SOCKET, else
                       /run/tsvs/tsvs.sock; created mode 0600, removed on stop)
+  --metrics ADDR:PORT serve Prometheus metrics at http://ADDR:PORT/metrics (off by
+                      default; ":PORT" listens on every address)
 Signals: SIGHUP reloads the config; SIGTERM/SIGINT stop.
 `;
 
@@ -41,6 +45,7 @@ export async function run(argv: string[]): Promise<number> {
         'status-file': { type: 'string' },
         'no-vnet': { type: 'boolean' },
         socket: { type: 'string' },
+        metrics: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -59,6 +64,13 @@ export async function run(argv: string[]): Promise<number> {
     maxConns = Number(values['max-conns']);
     if (!/^\d+$/.test(values['max-conns']) || maxConns < 16 || maxConns > 50_000_000) {
       throw new UsageError(`tsvs daemon: --max-conns wants a whole number from 16 to 50000000, not '${values['max-conns']}'`);
+    }
+  }
+  if (values.metrics !== undefined) {
+    try {
+      parseListen(values.metrics);
+    } catch (e) {
+      throw new UsageError(`tsvs daemon: --metrics: ${(e as Error).message}`);
     }
   }
   const log = (msg: string) => process.stderr.write(`${new Date().toISOString()} tsvs[${process.pid}]: ${msg}\n`);
@@ -124,6 +136,17 @@ export async function run(argv: string[]): Promise<number> {
     throw new UsageError(`tsvs daemon: ${(e as Error).message}`, 1);
   }
   daemon.start();
+  let metricsServer: import('node:http').Server | null = null;
+  if (values.metrics !== undefined) {
+    try {
+      metricsServer = await startMetricsServer(new Metrics(daemon.director, daemon.pipeline.stats, { processMetrics: true }), values.metrics);
+    } catch (e) {
+      daemon.stop();
+      await control.close();
+      throw new UsageError(`tsvs daemon: ${(e as Error).message}`, 1);
+    }
+    log(`metrics at http://${values.metrics.startsWith(':') ? '*' : ''}${values.metrics}/metrics`);
+  }
   const svcCount = daemon.director.services.services.length;
   log(`director on ${ifname} (${[...backend.mac].map((b) => b.toString(16).padStart(2, '0')).join(':')}, ${ourIp ? formatV4(ourIp) : 'no IPv4'}): ${svcCount} service(s), vnet headers ${backend.vnetHdr ? 'on' : 'off'}; control socket ${control.path}`);
 
@@ -137,6 +160,8 @@ export async function run(argv: string[]): Promise<number> {
       log(`${sig}: stopping`);
       clearInterval(keepAlive);
       daemon.stop();
+      metricsServer?.close();
+      metricsServer?.closeAllConnections();
       void control.close().then(() => resolve(0));
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
