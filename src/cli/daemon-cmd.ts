@@ -1,14 +1,16 @@
-// `tsvs daemon --interface IF [--config FILE]`: runs the director on one interface.
+// `tsvs daemon --interface IF [--config FILE] [--rules FILE]`: runs the director on one interface.
 // Logs to stderr; SIGTERM/SIGINT stop it cleanly; SIGHUP reloads the config without
 // dropping existing connections. Every start-up problem is one clear line and exit 1
 // (2 for bad arguments or a broken config file).
 
+import { readFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { parseArgs } from 'node:util';
 import { formatV4, parseV4 } from '../core/addr';
 import { ConfigError, loadNativeConfig, type NativeConfig } from '../config/native-config';
 import { ControlServer, socketPath } from '../control/control-socket';
 import { Daemon } from '../control/daemon';
+import { loadRules, parseRules, RulesError } from '../control/rules-file';
 import { AfPacketBackend } from '../io/afpacket-backend';
 import { ifInfo } from '../io/afpacket';
 import { parseListen, startMetricsServer } from '../metrics/http';
@@ -23,6 +25,8 @@ and ping for them, and forwards connections to the real servers (direct routing)
 Options:
   --interface IF      the interface on the real servers' segment (required)
   --config FILE       services and real servers (YAML or JSON, see README)
+  --rules FILE        ipvsadm rules to apply at start, in ipvsadm-save form (what
+                      'tsvsadm -S -n' prints); applied after --config
   --max-conns N       connection table capacity (default 1048576)
   --status-file FILE  write a JSON status snapshot every second
   --no-vnet           do not use vnet headers (GSO/checksum offload pass-through)
@@ -41,6 +45,7 @@ export async function run(argv: string[]): Promise<number> {
       options: {
         interface: { type: 'string', short: 'i' },
         config: { type: 'string', short: 'c' },
+        rules: { type: 'string' },
         'max-conns': { type: 'string' },
         'status-file': { type: 'string' },
         'no-vnet': { type: 'boolean' },
@@ -86,6 +91,22 @@ export async function run(argv: string[]): Promise<number> {
     }
   }
 
+  // The rules file is read and parsed (syntax, names) before the interface is touched.
+  let rulesText: string | undefined;
+  if (values.rules !== undefined) {
+    try {
+      rulesText = readFileSync(values.rules, 'utf8');
+    } catch (e) {
+      throw new UsageError(`tsvs daemon: cannot read rules file ${values.rules}: ${(e as Error).message}`, 2);
+    }
+    try {
+      parseRules(rulesText, values.rules);
+    } catch (e) {
+      if (e instanceof RulesError) throw new UsageError(`tsvs daemon: ${oneLine(e.message)}`, 2);
+      throw e;
+    }
+  }
+
   // The interface must exist, and the kernel must not hold any VIP (it would send RSTs).
   try {
     ifInfo(ifname);
@@ -95,17 +116,20 @@ export async function run(argv: string[]): Promise<number> {
     throw new UsageError(`tsvs daemon: ${err.message}`, 1);
   }
   const local = localAddresses();
-  for (const { spec } of config.services) {
-    if (spec.fwmark || spec.af !== 2) continue;
-    const owner = local.get(spec.addr.v4);
-    if (owner) {
-      throw new UsageError(
-        `tsvs daemon: VIP ${spec.addr} is an address of this host (${owner}): the kernel would answer its clients with RST. ` +
-          `tsvs owns the VIP at L2 itself; remove it first: ip addr del ${spec.addr}/32 dev ${owner}`,
-        1,
-      );
+  const checkVips = (specs: Iterable<{ fwmark: number; af: number; addr: { v4: number; toString(): string } }>) => {
+    for (const spec of specs) {
+      if (spec.fwmark || spec.af !== 2) continue;
+      const owner = local.get(spec.addr.v4);
+      if (owner) {
+        throw new UsageError(
+          `tsvs daemon: VIP ${spec.addr} is an address of this host (${owner}): the kernel would answer its clients with RST. ` +
+            `tsvs owns the VIP at L2 itself; remove it first: ip addr del ${spec.addr}/32 dev ${owner}`,
+          1,
+        );
+      }
     }
-  }
+  };
+  checkVips(config.services.map((s) => s.spec));
   const ourIp = firstIpv4(ifname);
   if (ourIp === 0) log(`warning: ${ifname} has no IPv4 address; ARP requests to real servers go out from 0.0.0.0`);
 
@@ -125,6 +149,19 @@ export async function run(argv: string[]): Promise<number> {
   } catch (e) {
     backend.close();
     throw new UsageError(`tsvs daemon: ${(e as Error).message}`, 2);
+  }
+  if (rulesText !== undefined) {
+    let n: number;
+    try {
+      n = loadRules(daemon.director, rulesText, values.rules!);
+      checkVips(daemon.director.services.services);
+    } catch (e) {
+      backend.close();
+      if (e instanceof UsageError) throw e;
+      throw new UsageError(`tsvs daemon: ${oneLine((e as Error).message)}`, 2);
+    }
+    daemon.controlChanged();
+    log(`rules from ${values.rules}: ${n} command(s) applied`);
   }
   // The control socket comes up before capture starts: a second daemon on the same socket
   // stops here, before it touches the interface.
@@ -179,6 +216,10 @@ export async function run(argv: string[]): Promise<number> {
       }
     });
   });
+}
+
+function oneLine(msg: string): string {
+  return msg.trim().replace(/\s*\n\s*/g, ' ');
 }
 
 function localAddresses(): Map<number, string> {

@@ -12,8 +12,12 @@ Commands:
   simulate --rules FILE --flows N [--clients K] [--close-every M] [--service VIP:PORT] [--json]
              run N synthetic TCP connections from K clients through the rules
              (ipvsadm-save form) and show which real server each one gets
-  daemon --interface IF [--config FILE]
-             run the director on IF (AF_PACKET capture, direct routing)
+  daemon --interface IF [--config FILE] [--rules FILE] [--socket PATH]
+             run the director on IF (AF_PACKET capture, direct routing); --rules
+             applies ipvsadm rules (ipvsadm-save form) at start
+  ipvsadm install|uninstall
+             install tsvsadm as /usr/sbin/ipvsadm (dpkg-divert of a packaged
+             ipvsadm) for tools such as ldirectord; uninstall undoes it (root)
   demo       the demonstration run (npm run demo)
   lab up|down|status [--realservers N] [--name NAME] [--routed] [--offloads on|off]
              an LVS-DR lab in network namespaces: client, director, real servers
@@ -30,6 +34,7 @@ const commands: Record<string, () => Promise<Handler>> = {
   demo: async () => (await import('./demo-cmd')).run,
   lab: async () => (await import('../lab/cli')).run,
   daemon: async () => (await import('./daemon-cmd')).run,
+  ipvsadm: async () => (await import('./ipvsadm-install-cmd')).run,
 };
 
 export async function main(argv: string[]): Promise<void> {
