@@ -15,6 +15,9 @@ Commands:
   daemon --interface IF [--config FILE] [--rules FILE] [--socket PATH]
              run the director on IF (AF_PACKET capture, direct routing); --rules
              applies ipvsadm rules (ipvsadm-save form) at start
+  check-config FILE
+             validate an ldirectord.cf or native YAML/JSON config; prints
+             FILE:LINE: message per problem (exit 1) or FILE: OK (exit 0)
   ipvsadm install|uninstall
              install tsvsadm as /usr/sbin/ipvsadm (dpkg-divert of a packaged
              ipvsadm) for tools such as ldirectord; uninstall undoes it (root)
@@ -35,6 +38,7 @@ const commands: Record<string, () => Promise<Handler>> = {
   lab: async () => (await import('../lab/cli')).run,
   daemon: async () => (await import('./daemon-cmd')).run,
   ipvsadm: async () => (await import('./ipvsadm-install-cmd')).run,
+  'check-config': async () => (await import('./check-config-cmd')).run,
 };
 
 export async function main(argv: string[]): Promise<void> {

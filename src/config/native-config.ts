@@ -9,6 +9,11 @@
 //       netmask: 255.255.255.0     # optional, with persistent
 //       schedflags: [sh-port]      # optional
 //       ops: false                 # one-packet scheduling (UDP)
+//       healthcheck:             # optional; ldirectord's per-virtual settings and defaults
+//         checktype: negotiate     # checktype service request receive checkport checkinterval
+//         service: http            # checktimeout negotiatetimeout checkcount failurecount quiescent
+//         request: /index.html     # fallback fallbackcommand checkcommand httpmethod virtualhost
+//         receive: Test Page       # login passwd database secret
 //       realservers:
 //         - address: 192.0.2.11
 //           port: 80               # optional; DR/TUN take the service port
@@ -29,6 +34,11 @@ import {
   SVC_F_SCHED1, SVC_F_SCHED2, SVC_F_SCHED3,
 } from '../core/constants';
 import type { DestSpec, ServiceSpec } from '../core/services';
+import type { HealthConfig, RealSpec } from '../health/types';
+import { systemResolver } from '../ipvsadm/names';
+import {
+  NATIVE_HEALTH_KEYS, checkSettingValue, globalsOf, nativeHealthValue, resolveVirtual, type Settings,
+} from './ldirectord';
 import { findScheduler } from '../sched/registry';
 import '../sched/all';
 
@@ -36,6 +46,10 @@ export interface ConfiguredService {
   spec: ServiceSpec;
   dests: DestSpec[];
   line: number;
+  /** The `healthcheck:` settings in ldirectord.cf text form (absent = ldirectord defaults). */
+  health?: Settings;
+  /** Line of each real server entry, in `dests` order. */
+  destLines?: number[];
 }
 
 export interface NativeConfig {
@@ -83,7 +97,7 @@ export function parseNativeConfig(text: string, file: string): NativeConfig {
       continue;
     }
     const s = item.toJSON() as Record<string, unknown>;
-    checkKeys(s, ['vip', 'port', 'protocol', 'fwmark', 'ipv6', 'scheduler', 'persistent', 'netmask', 'schedflags', 'ops', 'realservers'], bad);
+    checkKeys(s, ['vip', 'port', 'protocol', 'fwmark', 'ipv6', 'scheduler', 'persistent', 'netmask', 'schedflags', 'ops', 'realservers', 'healthcheck'], bad);
     const proto = protocolOf(s.protocol ?? 'tcp');
     if (proto === 0) bad(`protocol must be tcp, udp or sctp, not ${JSON.stringify(s.protocol)}`);
     const fwmark = s.fwmark === undefined ? 0 : intIn(s.fwmark, 1, 0xffffffff, 'fwmark', bad);
@@ -124,7 +138,30 @@ export function parseNativeConfig(text: string, file: string): NativeConfig {
     const key = fwmark ? `fwm ${af} ${fwmark}` : `${proto} ${addr.withPort(port)}`;
     if (seen.has(key)) bad(`service ${key} is listed twice`);
     seen.add(key);
+    let health: Settings | undefined;
+    const hcNode = item.get('healthcheck', true);
+    if (hcNode !== undefined && hcNode !== null) {
+      if (!isMap(hcNode)) bad('"healthcheck" must be a mapping');
+      else {
+        health = new Map();
+        for (const pair of hcNode.items) {
+          const k = String((pair.key as { value?: unknown })?.value ?? pair.key);
+          const kline = lineOf(pair.key as Node);
+          const hbad = (msg: string) => problems.push(`line ${kline}: ${msg}`);
+          if (!NATIVE_HEALTH_KEYS.includes(k)) {
+            hbad(`unknown healthcheck setting "${k}" (expected one of ${NATIVE_HEALTH_KEYS.join(', ')})`);
+            continue;
+          }
+          const raw = (pair.value as { toJSON?: () => unknown })?.toJSON?.() ?? null;
+          const value = nativeHealthValue(k, raw);
+          const err = checkSettingValue(k, value);
+          if (err) hbad(err);
+          else health.set(k, { value, line: kline });
+        }
+      }
+    }
     const dests: DestSpec[] = [];
+    const destLines: number[] = [];
     const rsNode = item.get('realservers', true);
     if (rsNode !== undefined && rsNode !== null) {
       if (!isSeq(rsNode)) bad('"realservers" must be a list');
@@ -151,11 +188,40 @@ export function parseNativeConfig(text: string, file: string): NativeConfig {
           if (l > u) rbad('lthreshold must not exceed uthreshold');
           if (raddr.af !== af && fwd !== FWD_TUNNEL) rbad('a real server of another address family needs method tun');
           const rport = r.port === undefined ? port : intIn(r.port, 0, 65535, 'port', rbad);
+          destLines.push(rline);
           dests.push({ addr: raddr, port: !fwmark && fwd !== FWD_MASQ ? port : rport, weight, fwd: fwd < 0 ? FWD_DROUTE : fwd, uThreshold: u, lThreshold: l });
         }
       }
     }
-    out.services.push({ spec, dests, line });
+    out.services.push(health ? { spec, dests, line, health, destLines } : { spec, dests, line, destLines });
+  }
+  if (problems.length) throw new ConfigError(file, problems);
+  return out;
+}
+
+/**
+ * The health checker's view of a native config: one VirtualSpec per service, with the
+ * `healthcheck:` settings and ldirectord's defaults (a service without `healthcheck:` gets
+ * checktype negotiate, service from the port, and so on). Throws ConfigError for settings
+ * that only make sense together (e.g. a bad fallback address).
+ */
+export function healthConfigFromNative(cfg: NativeConfig, file = 'config'): HealthConfig {
+  const out = globalsOf(new Map());
+  out.logfile = '';
+  const problems: string[] = [];
+  const resolver = systemResolver();
+  for (const s of cfg.services) {
+    const reals: RealSpec[] = s.dests.map((d, i) => ({ ...d, line: s.destLines?.[i] ?? s.line }));
+    const v = resolveVirtual(
+      { v6: s.spec.af === AF_INET6, line: s.line, settings: s.health ?? new Map(), reals, service: s.spec },
+      new Map(), resolver, (line, message) => problems.push(`line ${line}: ${message}`),
+    );
+    if (v) {
+      // The native spec (scheduler, persistence, protocol) is authoritative.
+      v.service = s.spec;
+      v.protocol = s.spec.fwmark ? 'fwm' : s.spec.proto === IPPROTO_UDP ? 'udp' : 'tcp';
+      out.virtuals.push(v);
+    }
   }
   if (problems.length) throw new ConfigError(file, problems);
   return out;
