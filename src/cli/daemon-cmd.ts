@@ -3,11 +3,13 @@
 // dropping existing connections. Every start-up problem is one clear line and exit 1
 // (2 for bad arguments or a broken config file).
 
-import { readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, watchFile } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { parseArgs } from 'node:util';
 import { formatV4, parseV4 } from '../core/addr';
-import { ConfigError, loadNativeConfig, type NativeConfig } from '../config/native-config';
+import { ConfigError } from '../config/native-config';
+import { loadAnyConfig, type LoadedConfig } from '../config/detect';
+import type { HealthConfig } from '../health/types';
 import { ControlServer, socketPath } from '../control/control-socket';
 import { Daemon } from '../control/daemon';
 import { loadRules, parseRules, RulesError } from '../control/rules-file';
@@ -78,12 +80,25 @@ export async function run(argv: string[]): Promise<number> {
       throw new UsageError(`tsvs daemon: --metrics: ${(e as Error).message}`);
     }
   }
-  const log = (msg: string) => process.stderr.write(`${new Date().toISOString()} tsvs[${process.pid}]: ${msg}\n`);
+  // ldirectord's logfile="/path" also gets every line (state changes are rare).
+  let logfile = '';
+  const log = (msg: string) => {
+    const line = `${new Date().toISOString()} tsvs[${process.pid}]: ${msg}\n`;
+    process.stderr.write(line);
+    if (logfile) {
+      try {
+        appendFileSync(logfile, line);
+      } catch {
+        // a log file we cannot write must not stop the director; stderr has the line
+      }
+    }
+  };
 
-  let config: NativeConfig = { services: [] };
+  let loaded: LoadedConfig = { kind: 'native', health: emptyHealth(), native: { services: [] } };
   if (values.config) {
     try {
-      config = loadNativeConfig(values.config);
+      loaded = loadAnyConfig(values.config);
+      if (loaded.health.logfile.startsWith('/')) logfile = loaded.health.logfile;
     } catch (e) {
       // One line, as every start-up problem: the problems joined (ConfigError lists them one per line).
       if (e instanceof ConfigError) throw new UsageError(`tsvs daemon: ${e.message.split('\n')[0]} ${e.problems.join('; ')}`);
@@ -129,7 +144,7 @@ export async function run(argv: string[]): Promise<number> {
       }
     }
   };
-  checkVips(config.services.map((s) => s.spec));
+  checkVips([...(loaded.native?.services.map((s) => s.spec) ?? []), ...loaded.health.virtuals.map((v) => v.service)]);
   const ourIp = firstIpv4(ifname);
   if (ourIp === 0) log(`warning: ${ifname} has no IPv4 address; ARP requests to real servers go out from 0.0.0.0`);
 
@@ -145,7 +160,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   const daemon = new Daemon({ backend, ourIp, maxConns, log, statusFile: values['status-file'] });
   try {
-    daemon.apply(config);
+    daemon.applyLoaded(loaded);
   } catch (e) {
     backend.close();
     throw new UsageError(`tsvs daemon: ${(e as Error).message}`, 2);
@@ -203,19 +218,33 @@ export async function run(argv: string[]): Promise<number> {
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
-    process.on('SIGHUP', () => {
+    const reload = (why: string) => {
       if (!values.config) {
-        log('SIGHUP: no config file to reload');
+        log(`${why}: no config file to reload`);
         return;
       }
       try {
-        const r = daemon.apply(loadNativeConfig(values.config));
-        log(`SIGHUP: reloaded ${values.config}: added ${r.added.length}, changed ${r.changed.length}, removed ${r.removed.length}; connections kept: ${daemon.director.conns.size}`);
+        const next = loadAnyConfig(values.config);
+        const r = daemon.applyLoaded(next);
+        logfile = next.health.logfile.startsWith('/') ? next.health.logfile : '';
+        log(`${why}: reloaded ${values.config}: added ${r.added.length}, changed ${r.changed.length}, removed ${r.removed.length}; connections kept: ${daemon.director.conns.size}`);
       } catch (e) {
-        log(`SIGHUP: ${(e as Error).message.replace(/\n/g, ' ')}; the running configuration is unchanged`);
+        log(`${why}: ${(e as Error).message.replace(/\n/g, ' ')}; the running configuration is unchanged`);
       }
-    });
+    };
+    process.on('SIGHUP', () => reload('SIGHUP'));
+    // ldirectord's autoreload=yes: a changed file applies without a restart.
+    if (values.config && loaded.health.autoreload) {
+      watchFile(values.config, { interval: 1000 }, (cur, prev) => {
+        if (cur.mtimeMs !== prev.mtimeMs || cur.size !== prev.size) reload('autoreload');
+      });
+      log(`autoreload: watching ${values.config}`);
+    }
   });
+}
+
+function emptyHealth(): HealthConfig {
+  return { checkinterval: 10, autoreload: false, readdquiescent: false, logfile: '', callback: '', cleanstop: true, maintenancedir: '', virtuals: [] };
 }
 
 function oneLine(msg: string): string {

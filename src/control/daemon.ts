@@ -15,6 +15,10 @@ import { buildArpFrame, gratuitousArp } from '../wire/arp';
 import { Neighbours } from '../dataplane/neighbours';
 import { Pipeline } from '../dataplane/pipeline';
 import type { NativeConfig } from '../config/native-config';
+import type { LoadedConfig } from '../config/detect';
+import { serviceKey } from '../core/service';
+import { HealthMonitor, type HealthEvent } from '../health/monitor';
+import type { HealthConfig } from '../health/types';
 import { reconcile, type ReconcileReport } from './reconcile';
 
 export type Logger = (msg: string) => void;
@@ -33,6 +37,7 @@ export interface DaemonStatus extends IpvsSnapshot {
   pipeline: Record<string, number>;
   conns: number;
   unresolved: string[];
+  health: { counters: Record<string, number>; reals: Record<string, { real: string; status: string; failures: number }[]> } | null;
 }
 
 export class Daemon {
@@ -58,7 +63,45 @@ export class Daemon {
     this.director.services.onDestRemoved = (d: Dest) => this.neighbours.untrack(d);
   }
 
-  /** Applies a configuration (start or reload); existing connections are kept. */
+  /** The health checker, once a configuration asks for checks. */
+  monitor: HealthMonitor | null = null;
+  /** Health transitions seen (for status and metrics). */
+  readonly healthEvents: HealthEvent[] = [];
+
+  /**
+   * Applies a configuration of either format (start, SIGHUP or autoreload). Services of a
+   * native config are reconciled; virtuals with health checks (every ldirectord.cf
+   * virtual, native services with a `healthcheck:` mapping) get their real servers from
+   * the health monitor instead. Existing connections are kept.
+   */
+  applyLoaded(loaded: LoadedConfig): ReconcileReport {
+    let health: HealthConfig;
+    let report: ReconcileReport = { added: [], changed: [], removed: [] };
+    if (loaded.kind === 'native' && loaded.native) {
+      const native = loaded.native;
+      const checked = loaded.health.virtuals.filter((_, i) => native.services[i]?.health !== undefined);
+      const managed = new Set(checked.map((v) => serviceKey(v.service.af, v.service.proto, v.service.addr, v.service.port, v.service.fwmark)));
+      report = reconcile(this.director, native, managed);
+      health = { ...loaded.health, virtuals: checked };
+    } else {
+      health = loaded.health;
+    }
+    if (this.monitor) this.monitor.update(health);
+    else if (health.virtuals.length > 0) {
+      this.monitor = new HealthMonitor(this.director, health, this.log, {
+        onChange: (e) => {
+          this.healthEvents.push(e);
+          if (this.healthEvents.length > 1000) this.healthEvents.shift();
+          this.afterChange();
+        },
+      });
+      this.monitor.start();
+    }
+    this.afterChange();
+    return report;
+  }
+
+  /** Applies a native configuration (start or reload); existing connections are kept. */
   apply(config: NativeConfig): ReconcileReport {
     const report = reconcile(this.director, config);
     this.afterChange();
@@ -88,6 +131,7 @@ export class Daemon {
   }
 
   stop(): void {
+    void this.monitor?.stop();
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     this.backend.stop();
@@ -110,6 +154,7 @@ export class Daemon {
       pipeline: { ...this.pipeline.stats },
       conns: this.director.conns.size,
       unresolved: this.neighbours.unresolved().map(formatV4),
+      health: this.monitor ? { counters: { ...this.monitor.counters }, reals: this.monitor.status() } : null,
     };
   }
 

@@ -15,7 +15,11 @@ export interface ReconcileReport {
   removed: string[];
 }
 
-export function reconcile(director: Director, config: NativeConfig): ReconcileReport {
+/**
+ * `healthManaged`: keys (serviceKey) of services whose real servers a health monitor adds
+ * and removes; reconcile creates/edits those services but leaves their dests alone.
+ */
+export function reconcile(director: Director, config: NativeConfig, healthManaged: ReadonlySet<string> = new Set()): ReconcileReport {
   const table = director.services;
   const report: ReconcileReport = { added: [], changed: [], removed: [] };
   const wanted = new Set<string>();
@@ -30,6 +34,7 @@ export function reconcile(director: Director, config: NativeConfig): ReconcileRe
       table.editService(spec);
       report.changed.push(svc.toString());
     }
+    if (healthManaged.has(key)) continue;
     const want = new Map(dests.map((d) => [`${d.addr.withPort(d.port)}`, d]));
     for (const d of [...svc.dests]) {
       if (!want.has(d.toString())) {
