@@ -191,7 +191,7 @@ export async function run(argv: string[]): Promise<number> {
   let metricsServer: import('node:http').Server | null = null;
   if (values.metrics !== undefined) {
     try {
-      metricsServer = await startMetricsServer(new Metrics(daemon.director, daemon.pipeline.stats, { processMetrics: true }), values.metrics);
+      metricsServer = await startMetricsServer(new Metrics(daemon.director, daemon.pipeline.stats, { processMetrics: true, health: () => daemon.monitor }), values.metrics);
     } catch (e) {
       daemon.stop();
       await control.close();

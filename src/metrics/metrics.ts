@@ -18,6 +18,7 @@
 // Prometheus treats as absent); dests add `real_server` ("192.0.2.11:80") and `forward`
 // ("Route", "Masq", "Tunnel", as ipvsadm prints it).
 
+import type { HealthCounters, HealthMonitor } from '../health/monitor';
 import { Counter, Gauge, Registry, collectDefaultMetrics, type LabelValues } from 'prom-client';
 import { AF_INET, fwdName, protoName } from '../core/constants';
 import type { Dest } from '../core/dest';
@@ -47,6 +48,8 @@ const FRAME_KINDS: ReadonlyArray<[keyof PipelineStats, string]> = [
 export interface MetricsOptions {
   /** Also export prom-client's default process/Node.js metrics (process_*, nodejs_*). Default false. */
   processMetrics?: boolean;
+  /** The health checker, read at scrape time (it may appear after start-up). */
+  health?: () => HealthMonitor | null;
 }
 
 export class Metrics {
@@ -59,6 +62,7 @@ export class Metrics {
   ) {
     const reg = [this.registry];
     if (opts.processMetrics) collectDefaultMetrics({ register: this.registry });
+    if (opts.health) registerHealthMetrics(reg, opts.health);
 
     // Per service and per dest: the ipvsadm --stats counters and --rate gauges.
     for (const [level, labelNames] of [['service', SVC_LABELS], ['dest', DEST_LABELS]] as const) {
@@ -179,4 +183,44 @@ export class Metrics {
 export function serviceLabels(s: Service): LabelValues<SvcLabel> {
   if (s.fwmark) return { protocol: s.af === AF_INET ? 'FWM' : 'FWM6', vip: '', port: '', fwmark: String(s.fwmark) };
   return { protocol: protoName(s.proto), vip: s.addr.toString(), port: String(s.port), fwmark: '' };
+}
+
+/**
+ * Health-check metrics: checks run and failed, state transitions, fallback activations
+ * (counters), and each real server's checked state (1 up, 0 down or not yet known).
+ */
+function registerHealthMetrics(reg: Registry[], source: () => HealthMonitor | null): void {
+  const counters: [string, string, keyof HealthCounters][] = [
+    ['tsvs_health_checks_total', 'Health checks run.', 'checksRun'],
+    ['tsvs_health_check_failures_total', 'Health checks that failed.', 'checkFailures'],
+    ['tsvs_health_transitions_up_total', 'Real servers that came up (or were first found up).', 'transitionsUp'],
+    ['tsvs_health_transitions_down_total', 'Real servers taken down (removed, or weight 0 when quiescent).', 'transitionsDown'],
+    ['tsvs_health_fallback_activations_total', 'Times a virtual service had no real server up (fallback on).', 'fallbackActivations'],
+  ];
+  for (const [name, help, key] of counters) {
+    new Counter<string>({
+      name,
+      help,
+      registers: reg,
+      collect() {
+        this.reset();
+        const m = source();
+        if (m) this.inc(m.counters[key]);
+      },
+    });
+  }
+  new Gauge<string>({
+    name: 'tsvs_health_real_up',
+    help: 'Checked state of each real server: 1 up, 0 down or not yet checked.',
+    labelNames: ['virtual', 'real_server'],
+    registers: reg,
+    collect() {
+      this.reset();
+      const m = source();
+      if (!m) return;
+      for (const [virtual, reals] of Object.entries(m.status())) {
+        for (const r of reals) this.set({ virtual, real_server: r.real }, r.status === 'up' ? 1 : 0);
+      }
+    },
+  });
 }

@@ -130,3 +130,20 @@ test('GET /metrics over HTTP: content type and a value; other paths 404', async 
   }
   await assert.rejects(startMetricsServer(metrics, 'nope'), /want ADDR:PORT/);
 });
+
+test('health metrics: checks, transitions and each real server\'s state', async () => {
+  const { Director } = await import('../../src/core/director');
+  const { Metrics } = await import('../../src/metrics/metrics');
+  const d = new Director();
+  const fake = {
+    counters: { checksRun: 7, checkFailures: 2, transitionsUp: 2, transitionsDown: 1, fallbackActivations: 1 },
+    status: () => ({ 'TCP 192.0.2.100:80': [{ real: '192.0.2.11:80', status: 'up', failures: 0 }, { real: '192.0.2.12:80', status: 'down', failures: 3 }] }),
+  };
+  const m = new Metrics(d, null, { health: () => fake as never });
+  const text = await m.registry.metrics();
+  assert.match(text, /^tsvs_health_checks_total 7$/m);
+  assert.match(text, /^tsvs_health_transitions_down_total 1$/m);
+  assert.match(text, /^tsvs_health_fallback_activations_total 1$/m);
+  assert.match(text, /^tsvs_health_real_up\{virtual="TCP 192.0.2.100:80",real_server="192.0.2.11:80"\} 1$/m);
+  assert.match(text, /^tsvs_health_real_up\{virtual="TCP 192.0.2.100:80",real_server="192.0.2.12:80"\} 0$/m);
+});
