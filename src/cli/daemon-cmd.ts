@@ -3,7 +3,7 @@
 // dropping existing connections. Every start-up problem is one clear line and exit 1
 // (2 for bad arguments or a broken config file).
 
-import { appendFileSync, readFileSync, watchFile } from 'node:fs';
+import { appendFileSync, readFileSync, unwatchFile, watchFile } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { parseArgs } from 'node:util';
 import { formatV4, parseV4 } from '../core/addr';
@@ -211,6 +211,8 @@ export async function run(argv: string[]): Promise<number> {
     const stop = (sig: string) => {
       log(`${sig}: stopping`);
       clearInterval(keepAlive);
+      // autoreload's file watcher would keep the process alive after the stop
+      if (values.config) unwatchFile(values.config);
       daemon.stop();
       metricsServer?.close();
       metricsServer?.closeAllConnections();
