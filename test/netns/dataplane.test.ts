@@ -16,7 +16,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,6 +27,7 @@ import type { Lab } from '../../src/lab/state';
 import type { DaemonStatus } from '../../src/control/daemon';
 import { hasNative } from '../../src/io/native';
 import { TCP_ACK, TCP_RST, TCP_SYN, fixIpChecksum, tcpFrame, toHex, wr16, type Frame } from './helpers/frames';
+import { Bg, sleep, until } from './helpers/bg';
 
 const TSVS = join(__dirname, '..', '..', 'src', 'cli', 'tsvs.js');
 const HELPERS = join(__dirname, 'helpers');
@@ -42,82 +43,10 @@ const skip = labSkipReason() ??
   (!has(['curl', '--version']) ? 'curl not installed' : undefined) ??
   (!has(['arping', '-V']) ? 'arping not installed' : undefined);
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-/** Polls `fn` every 25 ms until it returns something truthy; throws after `ms`. */
-async function until<T>(fn: () => T | undefined | null | false, ms: number, what: string | (() => string)): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${typeof what === 'string' ? what : what()}`);
-    await sleep(25);
-  }
-}
 
 // ===================================================================================
 // Background processes in a namespace: our own children, stopped by their PID
 // ===================================================================================
-
-interface ExitInfo {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-}
-
-/**
- * `argv` run in namespace `ns` through `ip netns exec` (which execs it: the PID is the
- * program's own), stdout and stderr collected, stdin a pipe (its closing stops our helpers
- * should this process die first). Unlike startInNs the child stays attached, so its exit
- * code is known.
- */
-class Bg {
-  readonly child: ChildProcess;
-  readonly pid: number;
-  out = '';
-  err = '';
-  readonly closed: Promise<ExitInfo>;
-  private exited = false;
-
-  constructor(readonly ns: string, readonly argv: string[]) {
-    this.child = spawn('ip', ['netns', 'exec', ns, ...argv], { stdio: ['pipe', 'pipe', 'pipe'] });
-    if (this.child.pid === undefined) throw new Error(`could not start ${argv.join(' ')} in ${ns}`);
-    this.pid = this.child.pid;
-    this.child.stdout!.on('data', (d: Buffer) => (this.out += d.toString()));
-    this.child.stderr!.on('data', (d: Buffer) => (this.err += d.toString()));
-    this.child.stdin!.on('error', () => undefined);
-    this.child.on('error', () => undefined);
-    this.child.on('exit', () => (this.exited = true));
-    this.closed = new Promise((resolve) => this.child.on('close', (code, signal) => resolve({ code, signal })));
-  }
-
-  get running(): boolean {
-    return !this.exited && this.child.exitCode === null && this.child.signalCode === null;
-  }
-
-  write(line: string): void {
-    this.child.stdin!.write(`${line}\n`);
-  }
-
-  signal(sig: NodeJS.Signals): void {
-    if (this.running) process.kill(this.pid, sig);
-  }
-
-  /** Sends `sig` (by PID), waits up to graceMs for the exit, then SIGKILL. */
-  async stop(sig: NodeJS.Signals = 'SIGTERM', graceMs = 3000): Promise<ExitInfo & { ms: number; killed: boolean }> {
-    const t0 = Date.now();
-    this.signal(sig);
-    const timeout = sleep(graceMs).then(() => null);
-    let r = await Promise.race([this.closed, timeout]);
-    let killed = false;
-    if (r === null) {
-      killed = true;
-      this.signal('SIGKILL');
-      r = await Promise.race([this.closed, sleep(3000).then(() => ({ code: null, signal: null }))]);
-    }
-    this.child.stdin!.destroy();
-    return { ...r, ms: Date.now() - t0, killed };
-  }
-}
 
 /** Every Bg started by the tests, stopped at the end whatever happened. */
 const started: Bg[] = [];
