@@ -26,7 +26,8 @@ and ping for them, and forwards connections to the real servers (direct routing)
 
 Options:
   --interface IF      the interface on the real servers' segment (required)
-  --config FILE       services and real servers (YAML or JSON, see README)
+  --config FILE       services and real servers: native YAML/JSON, or an ldirectord.cf
+                      (health checks, autoreload, logfile as ldirectord; see README)
   --rules FILE        ipvsadm rules to apply at start, in ipvsadm-save form (what
                       'tsvsadm -S -n' prints); applied after --config
   --max-conns N       connection table capacity (default 1048576)
