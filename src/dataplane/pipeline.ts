@@ -118,13 +118,12 @@ export class Pipeline {
     const snap = descs[d + DESC_SNAPLEN];
     if (snap < descs[d + DESC_LEN]) return this.drop(DROP_RUNT);
     const eth = this.eth;
-    let r = eth.reset(bytes, off, snap);
+    const r = eth.reset(bytes, off, snap);
     if (r !== 0) return this.drop(dropClass(r));
     const type = eth.ethertype;
     if (type === ETHERTYPE_IPV4) return this.ipv4(bytes, off, snap);
     if (type === ETHERTYPE_ARP) return this.arpFrame(off, snap);
     this.stats.notOurs++;
-    void r;
   }
 
   private ipv4(bytes: Uint8Array, off: number, snap: number): void {
