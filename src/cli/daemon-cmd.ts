@@ -12,6 +12,7 @@ import { loadAnyConfig, type LoadedConfig } from '../config/detect';
 import type { HealthConfig } from '../health/types';
 import { ControlServer, socketPath } from '../control/control-socket';
 import { Daemon } from '../control/daemon';
+import { EarlyDrop } from '../dataplane/early-drop';
 import { loadRules, parseRules, RulesError } from '../control/rules-file';
 import { AfPacketBackend } from '../io/afpacket-backend';
 import { ifInfo } from '../io/afpacket';
@@ -33,6 +34,8 @@ Options:
   --max-conns N       connection table capacity (default 1048576)
   --status-file FILE  write a JSON status snapshot every second
   --no-vnet           do not use vnet headers (GSO/checksum offload pass-through)
+  --no-early-drop     do not install the nft netdev ingress rule that drops the
+                      kernel's (unused) copy of VIP traffic
   --socket PATH       control socket for tsvsadm (default $TSVS_SOCKET, else
                       /run/tsvs/tsvs.sock; created mode 0600, removed on stop)
   --metrics ADDR:PORT serve Prometheus metrics at http://ADDR:PORT/metrics (off by
@@ -52,6 +55,7 @@ export async function run(argv: string[]): Promise<number> {
         'max-conns': { type: 'string' },
         'status-file': { type: 'string' },
         'no-vnet': { type: 'boolean' },
+        'no-early-drop': { type: 'boolean' },
         socket: { type: 'string' },
         metrics: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -159,7 +163,8 @@ export async function run(argv: string[]): Promise<number> {
     }
     throw new UsageError(`tsvs daemon: cannot open ${ifname}: ${err.message}`, 1);
   }
-  const daemon = new Daemon({ backend, ourIp, maxConns, log, statusFile: values['status-file'] });
+  const earlyDrop = values['no-early-drop'] ? null : new EarlyDrop(ifname, log);
+  const daemon = new Daemon({ backend, ourIp, maxConns, log, statusFile: values['status-file'], earlyDrop });
   try {
     daemon.applyLoaded(loaded);
   } catch (e) {

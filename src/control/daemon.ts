@@ -13,6 +13,7 @@ import type { IoBackend } from '../io/backend';
 import { snapshotFromTable, type IpvsSnapshot } from '../ipvsadm/snapshot';
 import { buildArpFrame, gratuitousArp } from '../wire/arp';
 import { Neighbours } from '../dataplane/neighbours';
+import type { EarlyDrop } from '../dataplane/early-drop';
 import { Pipeline } from '../dataplane/pipeline';
 import type { NativeConfig } from '../config/native-config';
 import type { LoadedConfig } from '../config/detect';
@@ -30,6 +31,8 @@ export interface DaemonOptions {
   maxConns?: number;
   log: Logger;
   statusFile?: string;
+  /** Drops the kernel's copy of VIP traffic at nft netdev ingress (src/dataplane/early-drop.ts). */
+  earlyDrop?: EarlyDrop | null;
 }
 
 export interface DaemonStatus extends IpvsSnapshot {
@@ -50,11 +53,13 @@ export class Daemon {
   private readonly t0 = Date.now();
   private vipsKey = '';
   private readonly statusFile: string | undefined;
+  private readonly earlyDrop: EarlyDrop | null;
 
   constructor(opts: DaemonOptions) {
     this.backend = opts.backend;
     this.log = opts.log;
     this.statusFile = opts.statusFile;
+    this.earlyDrop = opts.earlyDrop ?? null;
     this.director = new Director({ maxConns: opts.maxConns ?? 1 << 20, now: 0 });
     this.neighbours = new Neighbours(opts.backend.mac, opts.ourIp, (f, len) => this.pipeline.queueFrame(f, len));
     this.pipeline = new Pipeline(this.director, opts.backend, opts.ourIp, this.neighbours);
@@ -114,6 +119,7 @@ export class Daemon {
   }
 
   start(): void {
+    this.earlyDrop?.apply([...this.director.index.vips4].sort((a, b) => a - b));
     this.backend.start(this.pipeline.onBlock);
     this.announce();
     this.timer = setInterval(() => this.tick(), 1000);
@@ -136,6 +142,7 @@ export class Daemon {
     this.timer = null;
     this.backend.stop();
     this.writeStatus();
+    this.earlyDrop?.remove();
     this.backend.close();
   }
 
@@ -182,6 +189,7 @@ export class Daemon {
     const key = vips.join(',');
     if (key !== this.vipsKey) {
       this.backend.setVips(vips);
+      if (this.timer) this.earlyDrop?.apply(vips); // before start(): installed by start()
       const fresh = this.vipsKey !== '';
       this.vipsKey = key;
       if (fresh || this.timer) this.announce();
