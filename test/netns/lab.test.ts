@@ -13,7 +13,7 @@ import { withLab, labSkipReason } from '../../src/lab/fixture';
 import { arping, httpGet, neighbour, ping, pidMatches, startInNs, udpSend, nsRun } from '../../src/lab/exec';
 import { labDownSync, labNamespaces } from '../../src/lab/lab';
 import { makePlan, namespacesOf, randomLabName } from '../../src/lab/plan';
-import { nsAdd, nsList, sysctlGet } from '../../src/lab/netns';
+import { nsAdd, nsInode, nsList, pidsInNsInode, sysctlGet } from '../../src/lab/netns';
 import { getOffloads } from '../../src/lab/offloads';
 import { installNftDr } from '../../src/lab/nft-dr';
 import { readState, stateDirFor, writeState, STATE_VERSION, type Lab } from '../../src/lab/state';
@@ -227,6 +227,12 @@ test('down clears a half-built lab: no state but "building", a process, some nam
     });
     // and one process nobody recorded, inside another of the lab's namespaces
     const stray = startInNs(plan.switch.ns, ['sleep', '60'], join(stateDir, 'stray.log'));
+    // `ip netns exec` enters the namespace a moment after it starts: wait until both
+    // processes are inside, or a busy machine races the teardown's namespace scan.
+    const inside = (ns: string, pid: number) => pidsInNsInode(nsInode(ns) ?? -1).includes(pid);
+    for (let i = 0; i < 100 && !(inside(plan.switch.ns, stray.pid) && inside(plan.realServers[0].ns, bg.pid)); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
     const report = labDownSync(plan.name);
     assert.deepEqual(report.stopped.map((s) => [s.pid, s.outcome]), [[bg.pid, 'stopped']]);
     assert.deepEqual(report.strays.map((s) => s.pid), [stray.pid]);
