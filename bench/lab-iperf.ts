@@ -7,6 +7,7 @@
 // The director uses sh (source hash) so iperf3's control and data connections land on
 // the same real server (lab-notes pitfall 9).
 
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { labDown, labUp } from '../src/lab/lab';
@@ -27,6 +28,7 @@ function median(xs: number[]): number {
 }
 
 async function main(): Promise<void> {
+  if (spawnSync('iperf3', ['--version']).error) throw new Error('iperf3 is not installed: apt-get install iperf3');
   const args = process.argv.slice(2);
   const seconds = Number(args[args.indexOf('--seconds') + 1]) || 5;
   const runs = Number(args[args.indexOf('--runs') + 1]) || 3;
