@@ -30,7 +30,9 @@ export async function startRealServers(state: LabState, opts: { ttlSec?: number;
     for (;;) {
       const text = readLog(p.log);
       if (/^READY /m.test(text)) break;
-      if (!pidMatches(p.pid, p.marker)) throw new Error(`${p.host}'s server (pid ${p.pid}) exited: ${text.trim().split('\n').slice(-3).join(' | ')}`);
+      // Only whether the PID is gone: right after spawn, before `ip netns exec` has exec'd,
+      // /proc/PID/cmdline is still the parent's and does not carry the marker yet.
+      if (!pidMatches(p.pid)) throw new Error(`${p.host}'s server (pid ${p.pid}) exited: ${text.trim().split('\n').slice(-3).join(' | ')}`);
       if (Date.now() > deadline) throw new Error(`${p.host}'s server (pid ${p.pid}) not ready in time; log ${p.log}`);
       await sleep(25);
     }
