@@ -25,6 +25,7 @@ import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { ConnTable, BATCH_KEY_WORDS, type ConnMemory } from '../src/conn/table';
 import { hasNative, native } from '../src/io/native';
+import { mulberry32 as rng } from '../test/fixtures/prng';
 
 const TCP = 6;
 const VIP = 0x0a000064;
@@ -35,15 +36,6 @@ function gc(): void {
   if (g) g();
 }
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // Connection i: a unique client address (odd multiplier = bijection), some port, one VIP.
 const caddrOf = (i: number): number => Math.imul(i + 1, 0x9e3779b1) >>> 0;

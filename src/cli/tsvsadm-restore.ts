@@ -3,10 +3,8 @@
 // the rest to `tsvsadm -R`. Output and exit status are those of tsvsadm (a failing -C
 // stops it before -R).
 
-import { cannotInitialize } from '../ipvsadm/errors';
-import { main as tsvsadm, request } from './tsvsadm';
+import { main as tsvsadm, readStdin, request, socketErrorMessage, socketPath, write } from './tsvsadm';
 
-const DEFAULT_SOCKET = '/run/tsvs/tsvs.sock';
 const USAGE = 'Usage: tsvsadm-restore < RULES\n  replaces the rules of the running tsvs daemon with RULES (ipvsadm-save form)\n';
 
 /** The -R input of ipvsadm-restore: the text without the lines that start with '#'. */
@@ -35,35 +33,16 @@ async function run(argv: string[]): Promise<number> {
   const text = stripComments(await readStdin());
   const cleared = await tsvsadm(['-C']);
   if (cleared !== 0) return cleared;
-  const path = process.env.TSVS_SOCKET || DEFAULT_SOCKET;
+  const path = socketPath();
   try {
     const reply = await request(path, { argv: ['-R'], stdin: text, program: 'ipvsadm' });
     await write(process.stdout, reply.stdout);
     await write(process.stderr, reply.stderr);
     return reply.exit;
   } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    const msg =
-      err.code === 'ENOENT' || err.code === 'ECONNREFUSED'
-        ? cannotInitialize(`the tsvs daemon is not running (no control socket at ${path})`).message
-        : `tsvsadm-restore: control socket ${path}: ${err.message}`;
-    process.stderr.write(`${msg}\n`);
+    process.stderr.write(`${socketErrorMessage(e as NodeJS.ErrnoException, path, 'tsvsadm-restore')}\n`);
     return 2;
   }
-}
-
-function readStdin(): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    process.stdin.on('data', (c: Buffer) => chunks.push(c));
-    process.stdin.once('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    process.stdin.once('error', reject);
-  });
-}
-
-function write(stream: NodeJS.WriteStream, text: string): Promise<void> {
-  if (!text) return Promise.resolve();
-  return new Promise((resolve) => stream.write(text, () => resolve()));
 }
 
 if (require.main === module) void main(process.argv.slice(2));

@@ -37,7 +37,7 @@ export async function main(argv: string[]): Promise<number> {
 
 async function run(argv: string[]): Promise<number> {
   const program = basename(process.argv[1] ?? 'ipvsadm') === 'tsvsadm' ? 'tsvsadm' : 'ipvsadm';
-  const path = process.env.TSVS_SOCKET || DEFAULT_SOCKET;
+  const path = socketPath();
   let restore = false;
   try {
     const cmd = parseArgs(argv, { program });
@@ -59,17 +59,7 @@ async function run(argv: string[]): Promise<number> {
   try {
     reply = await request(path, { argv, ...(stdin !== undefined ? { stdin } : {}), program });
   } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    let msg: string;
-    if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED' || err.code === 'ENOTDIR') {
-      msg = cannotInitialize(`the tsvs daemon is not running (no control socket at ${path})`).message;
-    } else if (err.code === 'EACCES' || err.code === 'EPERM') {
-      msg = cannotInitialize(`Permission denied (you must be root) (control socket ${path})`).message;
-    } else if (err.code === 'ETIMEDOUT') {
-      msg = `${program}: the tsvs daemon did not answer within ${TIMEOUT_MS / 1000} s (control socket ${path})`;
-    } else {
-      msg = `${program}: control socket ${path}: ${err.message}`;
-    }
+    const msg = socketErrorMessage(e as NodeJS.ErrnoException, path, program);
     process.stderr.write(`${msg}\n`);
     return 2;
   }
@@ -78,7 +68,7 @@ async function run(argv: string[]): Promise<number> {
   return reply.exit;
 }
 
-function readStdin(): Promise<string> {
+export function readStdin(): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     process.stdin.on('data', (c: Buffer) => chunks.push(c));
@@ -87,9 +77,26 @@ function readStdin(): Promise<string> {
   });
 }
 
-function write(stream: NodeJS.WriteStream, text: string): Promise<void> {
+export function write(stream: NodeJS.WriteStream, text: string): Promise<void> {
   if (!text) return Promise.resolve();
   return new Promise((resolve) => stream.write(text, () => resolve()));
+}
+
+/** The control socket tsvsadm talks to: $TSVS_SOCKET, else the daemon's default. */
+export function socketPath(): string {
+  return process.env.TSVS_SOCKET || DEFAULT_SOCKET;
+}
+
+/** What to print when the control socket cannot be used (ipvsadm's words when no daemon). */
+export function socketErrorMessage(err: NodeJS.ErrnoException, path: string, program: string): string {
+  if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED' || err.code === 'ENOTDIR') {
+    return cannotInitialize(`the tsvs daemon is not running (no control socket at ${path})`).message;
+  }
+  if (err.code === 'EACCES' || err.code === 'EPERM') {
+    return cannotInitialize(`Permission denied (you must be root) (control socket ${path})`).message;
+  }
+  if (err.code === 'ETIMEDOUT') return `${program}: the tsvs daemon did not answer within ${TIMEOUT_MS / 1000} s (control socket ${path})`;
+  return `${program}: control socket ${path}: ${err.message}`;
 }
 
 /** Sends one request line and resolves with the daemon's one response line. */

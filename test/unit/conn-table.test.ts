@@ -6,6 +6,7 @@ import {
   W_NEXT, W_CONTROL, M_KEY, M_REAPED, BATCH_KEY_WORDS, hashKey4,
 } from '../../src/conn/table';
 import { hasNative } from '../../src/io/native';
+import { mulberry32 } from '../fixtures/prng';
 
 const TCP = 6;
 const UDP = 17;
@@ -13,15 +14,6 @@ const ip = (a: number, b: number, c: number, d: number): number => ((a << 24) | 
 const VIP = ip(10, 0, 0, 100);
 const never = (): number => 0;
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Wheel lists as a slot -> bucket map; asserts no cycles, no free records listed, no record twice. */
 function wheelMembers(t: ConnTable): Map<number, number> {

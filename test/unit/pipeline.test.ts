@@ -17,6 +17,7 @@ import {
   icmpErrorOutput, l3Offset, tcpFrame, withClient, ROUTER_MAC, VIP, BROADCAST_MAC,
 } from '../fixtures/dataplane';
 import { DataplaneHarness } from '../fixtures/dataplane-harness';
+import { mulberry32 as prng } from '../fixtures/prng';
 
 /** Checks the IPv4 header checksum and, for ICMP, the message checksum of a sent frame. */
 function assertChecksums(f: Uint8Array, what: string): void {
@@ -106,17 +107,6 @@ test('fixture table: the hand-checked bytes of the ARP reply and the echo reply'
 
 // ---- fuzz ----
 
-/** mulberry32: a small seeded PRNG, so a failure can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function pool(): Uint8Array[] {
   const frames: Uint8Array[] = [];

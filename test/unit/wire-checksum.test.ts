@@ -9,6 +9,7 @@ import {
 } from '../../src/wire/checksum';
 import { OK, TRUNCATED } from '../../src/wire/errors';
 import { IPV4_HEADER_CLASSIC, RFC1071_BYTES, WIRE_FIXTURES, fixtureFrame, hex } from '../../src/wire/fixtures';
+import { mulberry32 as rng } from '../fixtures/prng';
 
 /** The textbook algorithm, word by word, folding at the end: the reference. */
 function naiveSum(b: Uint8Array, off: number, len: number): number {
@@ -18,17 +19,6 @@ function naiveSum(b: Uint8Array, off: number, len: number): number {
   return s;
 }
 
-/** Deterministic PRNG (mulberry32) so failures reproduce. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomIpv4Header(r: () => number): Uint8Array {
   const h = new Uint8Array(20);

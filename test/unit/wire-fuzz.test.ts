@@ -16,6 +16,7 @@ import { SCRATCH } from '../../src/wire/scratch';
 import { TcpView, parseTcp } from '../../src/wire/tcp';
 import { UdpView, parseUdp } from '../../src/wire/udp';
 import { DROP_LAST } from '../../src/core/drops';
+import { mulberry32 as rng } from '../fixtures/prng';
 
 const eth = new EthernetView(), arp = new ArpView(), ip4 = new Ipv4View(), ip6 = new Ipv6View();
 const tcp = new TcpView(), udp = new UdpView(), icmp = new IcmpView();
@@ -50,16 +51,6 @@ function parse(b: Uint8Array, off: number, len: number): number {
   return OK;
 }
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Reads every getter of a view (found on its prototype), returning them to keep them live. */
 function readAll(view: object): unknown[] {

@@ -7,6 +7,7 @@ import { checksum } from '../../src/wire/checksum';
 import { BAD_IHL, BAD_TOTAL_LENGTH, BAD_VERSION, FRAGMENT, OK, TRUNCATED } from '../../src/wire/errors';
 import { IPV4_HEADER_CLASSIC, WIRE_FIXTURES, fixtureFrame, hex, toHex } from '../../src/wire/fixtures';
 import { IPV4_DF, IPV4_MF, Ipv4View, emitIpv4, parseIpv4, writeIpv4Header } from '../../src/wire/ipv4';
+import { mulberry32 as rng } from '../fixtures/prng';
 
 /** The classic header followed by its 95 payload bytes. */
 function classic(): Uint8Array {
@@ -15,16 +16,6 @@ function classic(): Uint8Array {
   return b;
 }
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A random valid header with `optWords` 32-bit words of options, and its checksum. */
 function randomHeader(r: () => number, optWords: number, ttl = -1): Uint8Array {

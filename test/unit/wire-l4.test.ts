@@ -9,17 +9,8 @@ import { Ipv4View } from '../../src/wire/ipv4';
 import { Ipv6View } from '../../src/wire/ipv6';
 import { TCP_ACK, TCP_RST, TCP_SYN, TcpView, emitTcp, parseTcp } from '../../src/wire/tcp';
 import { UdpView, emitUdp, parseUdp } from '../../src/wire/udp';
+import { mulberry32 as rng } from '../fixtures/prng';
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Frame of a fixture with any CHECKSUM_PARTIAL completed, and its IP view. */
 function complete(i: number): { b: Uint8Array; ip4: Ipv4View; ip6: Ipv6View; v6: boolean } {
