@@ -40,7 +40,11 @@ Options:
                       /run/tsvs/tsvs.sock; created mode 0600, removed on stop)
   --metrics ADDR:PORT serve Prometheus metrics at http://ADDR:PORT/metrics (off by
                       default; ":PORT" listens on every address)
-Signals: SIGHUP reloads the config; SIGTERM/SIGINT stop.
+  --standby           start as a standby director: do not answer ARP for the VIPs nor
+                      send gratuitous ARP (a backup beside an active director); SIGUSR1
+                      makes it active (gratuitous ARP at once), SIGUSR2 standby again
+Connection sync: 'tsvsadm --start-daemon master|backup ...' or the config's sync: section.
+Signals: SIGHUP reloads the config; SIGTERM/SIGINT stop; SIGUSR1/SIGUSR2 active/standby.
 `;
 
 export async function run(argv: string[]): Promise<number> {
@@ -58,6 +62,7 @@ export async function run(argv: string[]): Promise<number> {
         'no-early-drop': { type: 'boolean' },
         socket: { type: 'string' },
         metrics: { type: 'string' },
+        standby: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -164,7 +169,11 @@ export async function run(argv: string[]): Promise<number> {
     throw new UsageError(`tsvs daemon: cannot open ${ifname}: ${err.message}`, 1);
   }
   const earlyDrop = values['no-early-drop'] ? null : new EarlyDrop(ifname, log);
-  const daemon = new Daemon({ backend, ourIp, maxConns, log, statusFile: values['status-file'], earlyDrop });
+  const syncConf = loaded.native?.sync;
+  const daemon = new Daemon({
+    backend, ourIp, maxConns, log, statusFile: values['status-file'], earlyDrop,
+    standby: values.standby === true, syncRules: syncConf?.rules, syncVersion: syncConf?.version,
+  });
   try {
     daemon.applyLoaded(loaded);
   } catch (e) {
@@ -188,16 +197,25 @@ export async function run(argv: string[]): Promise<number> {
   // stops here, before it touches the interface.
   let control: ControlServer;
   try {
-    control = await ControlServer.start({ path: socketPath(values.socket), director: daemon.director, afterChange: () => daemon.controlChanged(), log });
+    control = await ControlServer.start({ path: socketPath(values.socket), director: daemon.director, afterChange: () => daemon.controlChanged(), log, sync: daemon.sync });
   } catch (e) {
     backend.close();
     throw new UsageError(`tsvs daemon: ${(e as Error).message}`, 1);
   }
   daemon.start();
+  if (syncConf) {
+    try {
+      daemon.startSync(syncConf.daemons);
+    } catch (e) {
+      daemon.stop();
+      await control.close();
+      throw new UsageError(`tsvs daemon: sync: ${(e as Error).message}`, 1);
+    }
+  }
   let metricsServer: import('node:http').Server | null = null;
   if (values.metrics !== undefined) {
     try {
-      metricsServer = await startMetricsServer(new Metrics(daemon.director, daemon.pipeline.stats, { processMetrics: true, health: () => daemon.monitor }), values.metrics);
+      metricsServer = await startMetricsServer(new Metrics(daemon.director, daemon.pipeline.stats, { processMetrics: true, health: () => daemon.monitor, sync: () => daemon.sync.counters() }), values.metrics);
     } catch (e) {
       daemon.stop();
       await control.close();
@@ -241,6 +259,8 @@ export async function run(argv: string[]): Promise<number> {
       }
     };
     process.on('SIGHUP', () => reload('SIGHUP'));
+    process.on('SIGUSR1', () => daemon.setActive(true));
+    process.on('SIGUSR2', () => daemon.setActive(false));
     // ldirectord's autoreload=yes: a changed file applies without a restart.
     if (values.config && loaded.health.autoreload) {
       watchFile(values.config, { interval: 1000 }, (cur, prev) => {

@@ -21,6 +21,9 @@
 //           method: dr             # dr | nat | tun (default dr)
 //           uthreshold: 0
 //           lthreshold: 0
+//   sync:                          # optional: connection sync daemons (src/ha/sync/config.ts)
+//     state: master                # master | backup | both
+//     interface: eth0
 //
 // Parsing produces the same ServiceSpec/DestSpec values as ipvsadm command lines, and
 // validation reports every error with its line number.
@@ -41,6 +44,7 @@ import {
 } from './ldirectord';
 import { findScheduler } from '../sched/registry';
 import '../sched/all';
+import { parseSyncSection, type NativeSyncConfig } from '../ha/sync/config';
 
 export interface ConfiguredService {
   spec: ServiceSpec;
@@ -54,6 +58,8 @@ export interface ConfiguredService {
 
 export interface NativeConfig {
   services: ConfiguredService[];
+  /** The `sync:` section, when present. */
+  sync?: NativeSyncConfig;
 }
 
 export class ConfigError extends Error {
@@ -86,6 +92,12 @@ export function parseNativeConfig(text: string, file: string): NativeConfig {
   if (!isMap(root)) throw new ConfigError(file, ['line 1: expected a mapping with a "services" list']);
   const servicesNode = root.get('services', true);
   const out: NativeConfig = { services: [] };
+  const syncNode = root.get('sync', true) as Node | undefined;
+  if (syncNode !== undefined && syncNode !== null) {
+    const syncLine = lineOf(syncNode);
+    out.sync = parseSyncSection((syncNode as { toJSON(): unknown }).toJSON(), (m) => problems.push(`line ${syncLine}: ${m}`));
+    if (problems.length) throw new ConfigError(file, problems);
+  }
   if (servicesNode === undefined || servicesNode === null) return out;
   if (!isSeq(servicesNode)) throw new ConfigError(file, [`line ${lineOf(servicesNode as Node)}: "services" must be a list`]);
   const seen = new Set<string>();

@@ -2,6 +2,12 @@
 // resolution and the housekeeping clock. It owns the VIPs at L2 (gratuitous ARP at
 // start, ARP answers), reloads its configuration without dropping connections, and can
 // write a status snapshot (ipvsadm's snapshot form) for tools and the demo.
+//
+// High availability: `sync` is the connection-sync engine (src/ha/sync/manager.ts; the
+// control socket's --start-daemon/--stop-daemon and the config's `sync:` section drive it),
+// and setActive(false) makes the director a standby that does not answer ARP for the VIPs
+// nor send gratuitous ARP; setActive(true) takes the VIPs over (gratuitous ARP at once).
+// VRRP drives the same switch.
 
 import { writeFileSync, renameSync } from 'node:fs';
 import { formatV4 } from '../core/addr';
@@ -21,6 +27,8 @@ import { serviceKey } from '../core/service';
 import { HealthMonitor, type HealthEvent } from '../health/monitor';
 import type { HealthConfig } from '../health/types';
 import { reconcile, type ReconcileReport } from './reconcile';
+import { SyncManager, type SyncDaemonConfig } from '../ha/sync/manager';
+import type { SyncSendRules } from '../ha/sync/master';
 
 export type Logger = (msg: string) => void;
 
@@ -33,6 +41,11 @@ export interface DaemonOptions {
   statusFile?: string;
   /** Drops the kernel's copy of VIP traffic at nft netdev ingress (src/dataplane/early-drop.ts). */
   earlyDrop?: EarlyDrop | null;
+  /** Start as a standby (no ARP answers, no gratuitous ARP) until setActive(true). */
+  standby?: boolean;
+  /** Sync sending rules and message version (the config's `sync:` tunables). */
+  syncRules?: Partial<SyncSendRules>;
+  syncVersion?: 0 | 1;
 }
 
 export interface DaemonStatus extends IpvsSnapshot {
@@ -41,6 +54,8 @@ export interface DaemonStatus extends IpvsSnapshot {
   conns: number;
   unresolved: string[];
   health: { counters: Record<string, number>; reals: Record<string, { real: string; status: string; failures: number }[]> } | null;
+  active: boolean;
+  sync: Record<string, number>;
 }
 
 export class Daemon {
@@ -54,6 +69,9 @@ export class Daemon {
   private vipsKey = '';
   private readonly statusFile: string | undefined;
   private readonly earlyDrop: EarlyDrop | null;
+  /** Connection sync (master and/or backup). */
+  readonly sync: SyncManager;
+  private active: boolean;
 
   constructor(opts: DaemonOptions) {
     this.backend = opts.backend;
@@ -66,6 +84,32 @@ export class Daemon {
     this.neighbours.onChange = (ip, mac) =>
       this.log(mac ? `real server ${formatV4(ip)} is at ${[...mac].map((b) => b.toString(16).padStart(2, '0')).join(':')}` : `real server ${formatV4(ip)} stopped answering ARP: unavailable`);
     this.director.services.onDestRemoved = (d: Dest) => this.neighbours.untrack(d);
+    this.sync = new SyncManager(this.director, { log: this.log, rules: opts.syncRules, version: opts.syncVersion });
+    this.active = !opts.standby;
+    this.pipeline.answerArp = this.active;
+  }
+
+  /** True when this director owns the VIPs at L2 (answers ARP for them). */
+  get isActive(): boolean {
+    return this.active;
+  }
+
+  /**
+   * Standby switch. false: stop answering ARP for the VIPs and sending gratuitous ARP (the
+   * conns keep being forwarded if frames still arrive). true: answer again and announce
+   * every VIP with gratuitous ARP at once, so the segment moves to us (take-over).
+   */
+  setActive(active: boolean): void {
+    if (active === this.active) return;
+    this.active = active;
+    this.pipeline.answerArp = active;
+    this.log(active ? 'active: taking over the VIPs (gratuitous ARP)' : 'standby: not answering ARP for the VIPs');
+    if (active && this.timer) this.announce();
+  }
+
+  /** Starts the sync daemons a configuration asks for (errors are thrown as IpvsError). */
+  startSync(daemons: readonly SyncDaemonConfig[]): void {
+    for (const d of daemons) this.sync.start(d);
   }
 
   /** The health checker, once a configuration asks for checks. */
@@ -127,8 +171,9 @@ export class Daemon {
     this.writeStatus();
   }
 
-  /** Gratuitous ARP for every VIP (at start, and when VIPs change). */
+  /** Gratuitous ARP for every VIP (at start, and when VIPs change); not while standby. */
   announce(): void {
+    if (!this.active) return;
     for (const vip of this.director.index.vips4) {
       const frame = buildArpFrame(gratuitousArp(this.backend.mac, vip));
       for (let i = 0; i < 3; i++) this.pipeline.queueFrame(frame, frame.length);
@@ -137,6 +182,7 @@ export class Daemon {
   }
 
   stop(): void {
+    this.sync.close();
     void this.monitor?.stop();
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
@@ -150,6 +196,7 @@ export class Daemon {
     const snap = snapshotFromTable(this.director.services, {
       connTabSize: this.director.conns.slots,
       timeouts: this.director.timeouts.get(),
+      daemons: this.sync.daemons(),
     });
     const drops: Record<string, number> = {};
     this.director.drops.forEach((n, i) => {
@@ -162,6 +209,8 @@ export class Daemon {
       conns: this.director.conns.size,
       unresolved: this.neighbours.unresolved().map(formatV4),
       health: this.monitor ? { counters: { ...this.monitor.counters }, reals: this.monitor.status() } : null,
+      active: this.active,
+      sync: this.sync.counters(),
     };
   }
 

@@ -28,6 +28,8 @@ import type { NameResolver } from '../ipvsadm/names';
 import { splitRestoreLines } from '../ipvsadm/restore';
 import { snapshotFromTable, type ConnSnapshot, type IpvsSnapshot } from '../ipvsadm/snapshot';
 import { applyCommand } from './apply';
+import type { DaemonSnapshot } from '../ipvsadm/snapshot';
+import type { SyncDaemonConfig } from '../ha/sync/manager';
 
 export interface ExecResult {
   stdout: string;
@@ -44,9 +46,20 @@ export interface ExecContext {
   afterChange?: () => void;
   /** Host and service names (tests); default /etc/hosts and /etc/services. */
   resolver?: NameResolver;
+  /** The connection-sync engine (--start-daemon, --stop-daemon, -L --daemon); absent: not available. */
+  sync?: SyncControl;
 }
 
-export const SYNC_NOT_AVAILABLE = 'tsvs: connection sync is not available yet (high availability is a later feature)';
+/** What --start-daemon/--stop-daemon/-L --daemon need (src/ha/sync/manager.ts implements it). */
+export interface SyncControl {
+  /** Throws IpvsError as the kernel refuses (EEXIST, ENODEV, EINVAL). */
+  start(spec: SyncDaemonConfig): void;
+  /** Throws IpvsError ESRCH when no such daemon runs. */
+  stop(state: 'master' | 'backup', syncid?: number): void;
+  daemons(): DaemonSnapshot[];
+}
+
+export const SYNC_NOT_AVAILABLE = 'tsvs: connection sync is not available here (no sync engine in this process)';
 
 /** Runs one ipvsadm command line (argv without the program name). */
 export function execIpvsadm(director: Director, argv: readonly string[], stdin: string | undefined, ctx: ExecContext = {}): ExecResult {
@@ -99,8 +112,20 @@ function runOne(director: Director, cmd: ParsedCommand, ctx: ExecContext, out: E
         return 0;
       case 'start-daemon':
       case 'stop-daemon':
-        out.stderr += `${SYNC_NOT_AVAILABLE}\n`;
-        return 2;
+        if (!ctx.sync) {
+          out.stderr += `${SYNC_NOT_AVAILABLE}\n`;
+          return 2;
+        }
+        if (cmd.cmd === 'stop-daemon') {
+          ctx.sync.stop(cmd.daemon.state, cmd.daemon.syncid);
+        } else {
+          const d = cmd.daemon;
+          ctx.sync.start({
+            state: d.state, mcastIfn: d.mcastIfn, syncid: d.syncid, maxlen: d.syncMaxlen,
+            group: d.mcastGroup ? d.mcastGroup.toString() : '', port: d.mcastPort, ttl: d.mcastTtl,
+          });
+        }
+        return 0;
       case 'restore':
         // Only reachable from a nested -R, which parseArgs already refuses.
         out.stderr += "Try `ipvsadm -h' or 'ipvsadm --help' for more information.\n";
@@ -150,6 +175,7 @@ export function snapshot(director: Director, ctx: ExecContext, withConns: boolea
     connTabSize: ctx.connTabSize ?? director.conns.slots,
     timeouts: director.timeouts.get(),
     connections: withConns ? connections(director) : [],
+    daemons: ctx.sync?.daemons() ?? [],
   });
 }
 

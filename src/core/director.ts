@@ -17,6 +17,14 @@
 //
 // Nothing here allocates per packet: results come back as integers (dest id, or 0 with
 // the drop reason counted in `drops`).
+//
+// Connection sync (src/ha/sync/) needs two calls from here, through `syncHook` (null unless
+// a sync master runs): onPacket(slot, oldState) after every packet's state step, where the
+// master decides whether the conn needs a sync and records its slot in a preallocated ring
+// (no allocation); and onTemplateRearm(slot) when a template's timer fires while children
+// still hold it (IPVS syncs it then too). Everything else sync needs is already public:
+// the table (`conns`: lookupIn4, insert4, forEach, accessors), `services`, `index`,
+// `timeouts`, `now` and expireNow().
 
 import {
   DEST_F_OVERLOAD,
@@ -69,6 +77,14 @@ export const CF_SYNC = 0x40;
 export const TPL_S_NONE = 0;
 export const TPL_S_ASSURED = 1;
 
+/** What the sync master (src/ha/sync/master.ts) gets from the packet path. Must not allocate. */
+export interface ConnSyncHook {
+  /** A packet of the conn in `slot` was handled; `oldState` is its state before this packet. */
+  onPacket(slot: number, oldState: number): void;
+  /** The template in `slot` expired while it still controls conns and was re-armed. */
+  onTemplateRearm(slot: number): void;
+}
+
 export interface DirectorOptions extends Partial<Omit<ConnTableOptions, 'af'>> {
   /** Initial clock in whole seconds. */
   now?: number;
@@ -89,6 +105,8 @@ export class Director {
   lastSlot = -1;
   /** Drop reason of the last inPacket4 that returned 0. */
   lastDrop = 0;
+  /** Connection sync master, or null (see the header). */
+  syncHook: ConnSyncHook | null = null;
   private lastEstimate: number;
 
   constructor(opts: DirectorOptions = {}) {
@@ -139,8 +157,11 @@ export class Director {
     }
     this.lastSlot = slot;
     const dest = dests[t.destId(slot)]!;
+    const sync = this.syncHook;
+    const oldState = sync !== null ? t.state(slot) : 0;
     if (proto === IPPROTO_TCP) this.tcpStep(slot, DIR_INPUT, tcpFlags, dest);
     else t.setExpires(slot, this.now + (proto === IPPROTO_UDP ? this.timeouts.udp : this.timeouts.tcp[TCP_S_ESTABLISHED]));
+    if (sync !== null) sync.onPacket(slot, oldState);
     dest.stats.inpkts++;
     dest.stats.inbytes += bytes;
     const svc = dest.svc;
@@ -328,7 +349,10 @@ export class Director {
     const t = this.conns;
     const live = t.isLive(slot);
     if (t.isTemplate(slot)) {
-      if (t.control(slot) > 0) return this.now + CONTROL_REARM;
+      if (t.control(slot) > 0) {
+        if (this.syncHook !== null && live) this.syncHook.onTemplateRearm(slot);
+        return this.now + CONTROL_REARM;
+      }
       if (live) this.unbindSlot(slot);
       return 0;
     }

@@ -1,7 +1,7 @@
 // Errors of the model, with the errno the kernel would return and the text ipvsadm
 // prints for it (§1.7). The ipvsadm front end prints `message` unchanged.
 
-export type IpvsErrno = 'EEXIST' | 'ENOENT' | 'ESRCH' | 'EINVAL' | 'ERANGE' | 'ENOMEM' | 'EPERM' | 'EAFNOSUPPORT' | 'EOPNOTSUPP';
+export type IpvsErrno = 'EEXIST' | 'ENOENT' | 'ESRCH' | 'EINVAL' | 'ERANGE' | 'ENOMEM' | 'EPERM' | 'EAFNOSUPPORT' | 'EOPNOTSUPP' | 'ENODEV';
 
 export class IpvsError extends Error {
   readonly code: IpvsErrno;
@@ -23,4 +23,8 @@ export const ERR = {
   range: () => new IpvsError('ERANGE', 'Numerical result out of range'),
   noMemory: () => new IpvsError('ENOMEM', 'Memory allocation problem'),
   afNotSupported: () => new IpvsError('EAFNOSUPPORT', 'Operation not supported with specified address family'),
+  daemonRunning: () => new IpvsError('EEXIST', 'Daemon has already run'),
+  noDaemon: () => new IpvsError('ESRCH', 'No daemon is running'),
+  /** --mcast-interface names no interface: strerror(ENODEV). */
+  noDevice: () => new IpvsError('ENODEV', 'No such device'),
 };

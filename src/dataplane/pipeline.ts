@@ -73,6 +73,12 @@ export class Pipeline {
   private readonly bufTx = new Uint32Array(2 * (TXBUF_SIZE / TXBUF_SLOT));
   private bufTxN = 0;
   private ipIdent = 1;
+  /**
+   * False on a standby director (Daemon.setActive): it does not answer ARP requests for the
+   * VIPs, so the VIP's traffic goes to the active director. Everything else is unchanged
+   * (a frame for the VIP that still reaches us, from a stale ARP cache, is forwarded).
+   */
+  answerArp = true;
   private readonly mac: Uint8Array;
   private readonly dests: Director['services']['dests'];
 
@@ -208,7 +214,7 @@ export class Pipeline {
     const director = this.director;
     if (director.index.generation !== director.services.generation) director.sync();
     const tpa = arp.tpaI32;
-    if (!director.index.isVip4(tpa) || spa === tpa) return;
+    if (!director.index.isVip4(tpa) || spa === tpa || !this.answerArp) return;
     arp.toReply(this.mac, 0);
     eth.swapMacs();
     eth.setSrc(this.mac, 0);

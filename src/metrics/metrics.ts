@@ -50,6 +50,8 @@ export interface MetricsOptions {
   processMetrics?: boolean;
   /** The health checker, read at scrape time (it may appear after start-up). */
   health?: () => HealthMonitor | null;
+  /** Connection-sync counters (SyncManager.counters()), read at scrape time. */
+  sync?: () => Record<string, number>;
 }
 
 export class Metrics {
@@ -63,6 +65,21 @@ export class Metrics {
     const reg = [this.registry];
     if (opts.processMetrics) collectDefaultMetrics({ register: this.registry });
     if (opts.health) registerHealthMetrics(reg, opts.health);
+    const sync = opts.sync;
+    if (sync) {
+      // One series per SyncManager counter: sent_msgs, sent_conns, rx_msgs, accepted_msgs,
+      // received_conns, applied_created/updated, drop_<decode reason>, skip_<apply reason>, ...
+      new Counter<'event'>({
+        name: 'tsvs_sync_events_total',
+        help: 'Connection sync: messages and entries sent, received, applied, and each drop or skip reason.',
+        labelNames: ['event'],
+        registers: reg,
+        collect() {
+          this.reset();
+          for (const [event, n] of Object.entries(sync())) this.inc({ event }, n);
+        },
+      });
+    }
 
     // Per service and per dest: the ipvsadm --stats counters and --rate gauges.
     for (const [level, labelNames] of [['service', SVC_LABELS], ['dest', DEST_LABELS]] as const) {
