@@ -60,6 +60,8 @@ export interface SyncManagerOptions {
   flushMs?: number;
   /** The IPv4 address of an interface, or null (tests replace it). */
   ifaceAddr?: (ifname: string) => string | null;
+  /** Backup drops datagrams from our own addresses; default true (tests over loopback turn it off). */
+  dropOwn?: boolean;
 }
 
 interface Running {
@@ -82,6 +84,7 @@ export class SyncManager {
   private readonly version: 0 | 1;
   private readonly flushMs: number;
   private readonly ifaceAddr: (ifname: string) => string | null;
+  private readonly dropOwn: boolean;
   /** Counters of daemons already stopped, so totals never go backwards. */
   private readonly retired: SyncCounters = {};
 
@@ -93,6 +96,7 @@ export class SyncManager {
     this.version = o.version ?? 1;
     this.flushMs = o.flushMs ?? 50;
     this.ifaceAddr = o.ifaceAddr ?? firstIpv4;
+    this.dropOwn = o.dropOwn ?? true;
   }
 
   /**
@@ -166,7 +170,7 @@ export class SyncManager {
     const { cfg } = r;
     const backup = new SyncBackup(this.director, { syncid: cfg.syncid, threshold: this.rules.threshold });
     r.backup = backup;
-    const own = ownAddresses();
+    const own = this.dropOwn ? ownAddresses() : new Set<string>();
     r.socket.on('message', (msg, rinfo) => {
       if (own.has(rinfo.address)) {
         backup.counters.ownMessages++;
