@@ -141,6 +141,7 @@ async function checkReachable(plan: LabPlan): Promise<void> {
   const pairs: Array<[string, string]> = [[plan.client.ns, plan.director.ip]];
   if (plan.router) pairs.push([plan.client.ns, plan.router.wan.ip]);
   for (const rs of plan.realServers) pairs.push([plan.director.ns, rs.ip]);
+  if (plan.director2) pairs.push([plan.director2.ns, plan.director.ip], [plan.director2.ns, plan.realServers[0].ip]);
   await Promise.all(pairs.map(async ([ns, ip]) => {
     for (let attempt = 1; ; attempt++) {
       const r = await run(['ip', 'netns', 'exec', ns, 'ping', '-n', '-q', '-c', '1', '-W', '1', ip], { check: false, timeoutMs: 3000 });

@@ -127,7 +127,7 @@ test('wrong arguments give ipvsadm messages and exit codes and change nothing', 
     [['-D', '-t', '192.0.2.100:443'], 'No such service\n', 255],
     [['-d', '-t', '192.0.2.100:80', '-r', '192.0.2.99'], 'No such destination\n', 255],
     [['-X'], "Try `ipvsadm -h' or 'ipvsadm --help' for more information.\n", 255],
-    [['--start-daemon', 'master'], 'tsvs: connection sync is not available yet (high availability is a later feature)\n', 2],
+    [['--start-daemon', 'master'], 'tsvs: connection sync is not available here (no sync engine in this process)\n', 2],
     [['--start-daemon', 'nosuch'], 'illegal start-daemon parameter specified\n', 2],
   ];
   for (const [args, stderr, code] of cases) {
