@@ -54,6 +54,8 @@ export interface ConfiguredService {
 
 export interface NativeConfig {
   services: ConfiguredService[];
+  /** `workers: N` (data-plane worker threads; read at start only, as --workers). */
+  workers?: number;
 }
 
 export class ConfigError extends Error {
@@ -86,6 +88,13 @@ export function parseNativeConfig(text: string, file: string): NativeConfig {
   if (!isMap(root)) throw new ConfigError(file, ['line 1: expected a mapping with a "services" list']);
   const servicesNode = root.get('services', true);
   const out: NativeConfig = { services: [] };
+  const workers = root.get('workers');
+  if (workers !== undefined) {
+    if (typeof workers !== 'number' || !Number.isInteger(workers) || workers < 1 || workers > 256) {
+      throw new ConfigError(file, [`line ${lineOf(root.get('workers', true) as Node)}: "workers" must be a whole number from 1 to 256`]);
+    }
+    out.workers = workers;
+  }
   if (servicesNode === undefined || servicesNode === null) return out;
   if (!isSeq(servicesNode)) throw new ConfigError(file, [`line ${lineOf(servicesNode as Node)}: "services" must be a list`]);
   const seen = new Set<string>();

@@ -21,6 +21,8 @@ import { serviceKey } from '../core/service';
 import { HealthMonitor, type HealthEvent } from '../health/monitor';
 import type { HealthConfig } from '../health/types';
 import { reconcile, type ReconcileReport } from './reconcile';
+import { DataPlaneWorkers, type WorkersOptions } from './daemon-workers';
+import type { ConnSnapshot } from '../ipvsadm/snapshot';
 
 export type Logger = (msg: string) => void;
 
@@ -33,6 +35,11 @@ export interface DaemonOptions {
   statusFile?: string;
   /** Drops the kernel's copy of VIP traffic at nft netdev ingress (src/dataplane/early-drop.ts). */
   earlyDrop?: EarlyDrop | null;
+  /**
+   * Forward in worker threads (src/control/daemon-workers.ts). `backend` is then the main
+   * thread's ARP-only socket (openCapture(..., MAIN_THREAD, n)). Absent: forward here.
+   */
+  workers?: WorkersOptions | null;
 }
 
 export interface DaemonStatus extends IpvsSnapshot {
@@ -54,6 +61,8 @@ export class Daemon {
   private vipsKey = '';
   private readonly statusFile: string | undefined;
   private readonly earlyDrop: EarlyDrop | null;
+  /** The data-plane workers, when the daemon forwards in several threads. */
+  readonly workers: DataPlaneWorkers | null;
 
   constructor(opts: DaemonOptions) {
     this.backend = opts.backend;
@@ -63,9 +72,27 @@ export class Daemon {
     this.director = new Director({ maxConns: opts.maxConns ?? 1 << 20, now: 0 });
     this.neighbours = new Neighbours(opts.backend.mac, opts.ourIp, (f, len) => this.pipeline.queueFrame(f, len));
     this.pipeline = new Pipeline(this.director, opts.backend, opts.ourIp, this.neighbours);
-    this.neighbours.onChange = (ip, mac) =>
+    this.workers = opts.workers ? new DataPlaneWorkers(this.director, this.pipeline.stats, { ...opts.workers, ourIp: opts.ourIp, t0: this.t0, log: this.log }) : null;
+    this.neighbours.onChange = (ip, mac) => {
       this.log(mac ? `real server ${formatV4(ip)} is at ${[...mac].map((b) => b.toString(16).padStart(2, '0')).join(':')}` : `real server ${formatV4(ip)} stopped answering ARP: unavailable`);
+      this.workers?.push(); // the workers forward with the MACs resolved here
+    };
     this.director.services.onDestRemoved = (d: Dest) => this.neighbours.untrack(d);
+  }
+
+  /** With workers: starts them (one by one) and sends them the configuration. Call before start(). */
+  async startWorkers(): Promise<void> {
+    await this.workers?.start();
+  }
+
+  /** With workers: folds their counters into `director` (listings, status, metrics read it). */
+  refresh(): void {
+    this.workers?.pull();
+  }
+
+  /** Every connection (`-L -c`): from the workers' shards, or null when this thread forwards. */
+  connections(): Promise<ConnSnapshot[]> | null {
+    return this.workers ? this.workers.connections() : null;
   }
 
   /** The health checker, once a configuration asks for checks. */
@@ -138,6 +165,7 @@ export class Daemon {
 
   stop(): void {
     void this.monitor?.stop();
+    this.workers?.stop();
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     this.backend.stop();
@@ -147,6 +175,7 @@ export class Daemon {
   }
 
   status(): DaemonStatus {
+    this.refresh();
     const snap = snapshotFromTable(this.director.services, {
       connTabSize: this.director.conns.slots,
       timeouts: this.director.timeouts.get(),
@@ -159,7 +188,7 @@ export class Daemon {
       ...snap,
       drops,
       pipeline: { ...this.pipeline.stats },
-      conns: this.director.conns.size,
+      conns: this.workers ? this.workers.shared.table().size : this.director.conns.size,
       unresolved: this.neighbours.unresolved().map(formatV4),
       health: this.monitor ? { counters: { ...this.monitor.counters }, reals: this.monitor.status() } : null,
     };
@@ -167,6 +196,7 @@ export class Daemon {
 
   private tick(): void {
     const now = this.now();
+    this.refresh(); // before the rate estimator samples the counters
     this.director.tick(now);
     this.neighbours.tick(now);
     this.pipeline.flush();
@@ -195,6 +225,7 @@ export class Daemon {
       if (fresh || this.timer) this.announce();
     }
     this.pipeline.flush();
+    this.workers?.push();
   }
 
   private writeStatus(): void {

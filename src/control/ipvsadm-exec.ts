@@ -44,6 +44,8 @@ export interface ExecContext {
   afterChange?: () => void;
   /** Host and service names (tests); default /etc/hosts and /etc/services. */
   resolver?: NameResolver;
+  /** The connections -L -c lists, when they are not in `director.conns` (worker shards). */
+  connections?: () => ConnSnapshot[];
 }
 
 export const SYNC_NOT_AVAILABLE = 'tsvs: connection sync is not available yet (high availability is a later feature)';
@@ -149,7 +151,7 @@ export function snapshot(director: Director, ctx: ExecContext, withConns: boolea
   return snapshotFromTable(director.services, {
     connTabSize: ctx.connTabSize ?? director.conns.slots,
     timeouts: director.timeouts.get(),
-    connections: withConns ? connections(director) : [],
+    connections: withConns ? (ctx.connections ? ctx.connections() : connections(director)) : [],
   });
 }
 

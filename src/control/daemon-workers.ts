@@ -1,0 +1,88 @@
+// What the daemon needs to forward with worker threads, in one object: the shared
+// counters, the pool of workers, the model it sends them and the aggregation of their
+// counters into the main thread's director. The Daemon calls push() after every
+// configuration change (and MAC change), pull() before anything reads counters, and
+// connections() for `-L -c`. With one worker the daemon does not create this at all.
+
+import type { Director } from '../core/director';
+import type { ConnSnapshot } from '../ipvsadm/snapshot';
+import type { PipelineStats } from '../dataplane/pipeline';
+import { DEFAULT_MAX_DESTS, DEFAULT_MAX_SERVICES, SharedCounters } from '../dataplane/shared-counters';
+import { buildModel } from '../dataplane/worker-model';
+import { CounterAggregator } from './counter-aggregator';
+import { ServiceSlots } from './service-slots';
+import { WorkerPool } from './worker-pool';
+
+export interface WorkersOptions {
+  /** CPU of each worker (-1 unpinned); the length is the number of workers (>= 2). */
+  cpus: number[];
+  ifname: string;
+  vnetHdr: boolean;
+  fanoutGroup: number;
+  /** Connection-table capacity of each shard. */
+  maxConnsPerShard: number;
+  /** A worker died: the daemon must stop and exit non-zero. */
+  onFatal: (msg: string) => void;
+}
+
+export class DataPlaneWorkers {
+  readonly shared: SharedCounters;
+  private readonly pool: WorkerPool;
+  private readonly aggregator: CounterAggregator;
+  private readonly slots = new ServiceSlots(DEFAULT_MAX_SERVICES);
+  private version = 0;
+  private started = false;
+
+  constructor(
+    private readonly director: Director,
+    pipelineStats: PipelineStats,
+    opts: WorkersOptions & { ourIp: number; t0: number; log: (msg: string) => void },
+  ) {
+    const layout = { workers: opts.cpus.length, maxDests: DEFAULT_MAX_DESTS, maxServices: DEFAULT_MAX_SERVICES };
+    this.shared = new SharedCounters(layout);
+    this.aggregator = new CounterAggregator(this.shared, director, pipelineStats, this.slots.slotOf);
+    director.services.idReusable = (id) => this.aggregator.idFree(id);
+    this.pool = new WorkerPool({
+      init: {
+        workers: layout.workers, ifname: opts.ifname, vnetHdr: opts.vnetHdr, fanoutGroup: opts.fanoutGroup,
+        maxConns: opts.maxConnsPerShard, ourIp: opts.ourIp, t0: opts.t0, sab: this.shared.sab, layout,
+      },
+      cpus: opts.cpus,
+      log: opts.log,
+      onFatal: opts.onFatal,
+    });
+  }
+
+  get count(): number {
+    return this.pool.size;
+  }
+
+  /** Starts the workers one by one, then sends them the configuration. */
+  async start(): Promise<void> {
+    await this.pool.start();
+    this.started = true;
+    this.push();
+  }
+
+  /** Sends the current configuration to every worker (they apply it between blocks). */
+  push(): void {
+    if (!this.started) return;
+    this.slots.prune(this.director.services.services);
+    this.version++;
+    this.aggregator.sentVersion = this.version;
+    this.pool.send(buildModel(this.director, this.version, this.slots.slotOf));
+  }
+
+  /** Folds the workers' counters into the main thread's director. */
+  pull(): void {
+    this.aggregator.pull();
+  }
+
+  connections(): Promise<ConnSnapshot[]> {
+    return this.pool.connections();
+  }
+
+  stop(): void {
+    this.pool.stop();
+  }
+}
