@@ -153,6 +153,11 @@ export function chooseLayout(req: LayoutRequest): Layout {
     why = soft.size === 0 ? 'softirq CPUs unknown (veth: the sender\'s CPU); CPU 0 left to the main thread' : 'receive softirq on every CPU: expect livelock, consider --steer-softirq';
   }
   const n = req.workers ?? Math.max(1, cand.length);
+  if (n > cand.length) {
+    // more workers than candidates: spill onto the other CPUs before doubling up
+    cand = [...cand, ...Array.from({ length: ncpu }, (_, c) => c).filter((c) => !cand.includes(c))];
+    why += `; ${n} workers asked for: some share a CPU with receive softirq or the main thread`;
+  }
   return { workers: n, cpus: Array.from({ length: n }, (_, i) => cand[i % cand.length]), why };
 }
 

@@ -7,7 +7,7 @@
 import type { Director } from '../core/director';
 import type { ConnSnapshot } from '../ipvsadm/snapshot';
 import type { PipelineStats } from '../dataplane/pipeline';
-import { DEFAULT_MAX_DESTS, DEFAULT_MAX_SERVICES, SharedCounters } from '../dataplane/shared-counters';
+import { DEFAULT_MAX_DESTS, DEFAULT_MAX_SERVICES, PIPE_FIELDS, SharedCounters, T_SIZE } from '../dataplane/shared-counters';
 import { buildModel } from '../dataplane/worker-model';
 import { CounterAggregator } from './counter-aggregator';
 import { ServiceSlots } from './service-slots';
@@ -25,6 +25,14 @@ export interface WorkersOptions {
   onFatal: (msg: string) => void;
 }
 
+export interface WorkerFigures {
+  index: number;
+  cpu: number;
+  rxFrames: number;
+  forwarded: number;
+  conns: number;
+}
+
 export class DataPlaneWorkers {
   readonly shared: SharedCounters;
   private readonly pool: WorkerPool;
@@ -32,12 +40,14 @@ export class DataPlaneWorkers {
   private readonly slots = new ServiceSlots(DEFAULT_MAX_SERVICES);
   private version = 0;
   private started = false;
+  private readonly cpus: number[];
 
   constructor(
     private readonly director: Director,
     pipelineStats: PipelineStats,
     opts: WorkersOptions & { ourIp: number; t0: number; log: (msg: string) => void },
   ) {
+    this.cpus = [...opts.cpus];
     const layout = { workers: opts.cpus.length, maxDests: DEFAULT_MAX_DESTS, maxServices: DEFAULT_MAX_SERVICES };
     this.shared = new SharedCounters(layout);
     this.aggregator = new CounterAggregator(this.shared, director, pipelineStats, this.slots.slotOf);
@@ -76,6 +86,18 @@ export class DataPlaneWorkers {
   /** Folds the workers' counters into the main thread's director. */
   pull(): void {
     this.aggregator.pull();
+  }
+
+  /** Each worker's own figures (status file): CPU, frames received and forwarded, connections. */
+  perWorker(): WorkerFigures[] {
+    const sh = this.shared;
+    return this.cpus.map((cpu, w) => ({
+      index: w,
+      cpu,
+      rxFrames: sh.f64[w][sh.offPipe + PIPE_FIELDS.indexOf('rxFrames')],
+      forwarded: sh.f64[w][sh.offPipe + PIPE_FIELDS.indexOf('forwarded')],
+      conns: sh.f64[w][T_SIZE],
+    }));
   }
 
   connections(): Promise<ConnSnapshot[]> {

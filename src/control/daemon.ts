@@ -1,5 +1,8 @@
 // The director daemon: one capture backend, the pipeline, the director core, neighbour
-// resolution and the housekeeping clock. It owns the VIPs at L2 (gratuitous ARP at
+// resolution and the housekeeping clock. With `workers` the packets are forwarded by
+// worker threads (src/control/daemon-workers.ts) and this thread's backend and pipeline
+// handle ARP only; the director here is then the control-plane model, its counters
+// folded in from the workers by refresh(). It owns the VIPs at L2 (gratuitous ARP at
 // start, ARP answers), reloads its configuration without dropping connections, and can
 // write a status snapshot (ipvsadm's snapshot form) for tools and the demo.
 
@@ -21,7 +24,7 @@ import { serviceKey } from '../core/service';
 import { HealthMonitor, type HealthEvent } from '../health/monitor';
 import type { HealthConfig } from '../health/types';
 import { reconcile, type ReconcileReport } from './reconcile';
-import { DataPlaneWorkers, type WorkersOptions } from './daemon-workers';
+import { DataPlaneWorkers, type WorkerFigures, type WorkersOptions } from './daemon-workers';
 import type { ConnSnapshot } from '../ipvsadm/snapshot';
 
 export type Logger = (msg: string) => void;
@@ -48,6 +51,8 @@ export interface DaemonStatus extends IpvsSnapshot {
   conns: number;
   unresolved: string[];
   health: { counters: Record<string, number>; reals: Record<string, { real: string; status: string; failures: number }[]> } | null;
+  /** With worker threads: each one's CPU and own counts (the totals above include them). */
+  workers?: WorkerFigures[];
 }
 
 export class Daemon {
@@ -191,6 +196,7 @@ export class Daemon {
       conns: this.workers ? this.workers.shared.table().size : this.director.conns.size,
       unresolved: this.neighbours.unresolved().map(formatV4),
       health: this.monitor ? { counters: { ...this.monitor.counters }, reals: this.monitor.status() } : null,
+      ...(this.workers ? { workers: this.workers.perWorker() } : {}),
     };
   }
 
