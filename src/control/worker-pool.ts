@@ -22,6 +22,8 @@ export interface WorkerPoolOptions {
   cpus: number[];
   log: (msg: string) => void;
   onFatal: (msg: string) => void;
+  /** The worker program (default dist/src/dataplane/worker.js; tests give a stand-in). */
+  script?: string;
 }
 
 const START_TIMEOUT_MS = 10_000;
@@ -42,7 +44,7 @@ export class WorkerPool {
   async start(): Promise<void> {
     for (let i = 0; i < this.opts.cpus.length; i++) {
       const data: WorkerInit = { ...this.opts.init, index: i, cpu: this.opts.cpus[i] };
-      const w = new Worker(join(__dirname, '../dataplane/worker.js'), { workerData: data });
+      const w = new Worker(this.opts.script ?? join(__dirname, '../dataplane/worker.js'), { workerData: data });
       this.workers.push(w);
       const cpus = await new Promise<number[]>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`worker ${i} did not start within ${START_TIMEOUT_MS / 1000} s`)), START_TIMEOUT_MS);

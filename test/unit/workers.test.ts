@@ -288,3 +288,51 @@ test('control socket: which requests list connections', () => {
   assert.ok(!listsConnections(['-A', '-t', '192.0.2.1:80', '-s', 'wlc']));
   assert.ok(!listsConnections(['-L', '-n', '--stats']));
 });
+
+// ---- the worker pool ------------------------------------------------------------------------
+
+test('worker pool: workers start in order; one that dies is fatal; stop() is not', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsvs-pool-'));
+  try {
+    // stand-in worker: reports ready; worker 1 then dies with exit code 3 after 100 ms
+    const script = join(dir, 'w.js');
+    writeFileSync(script, `const { parentPort, workerData } = require('node:worker_threads');
+parentPort.postMessage({ type: 'ready', cpus: [workerData.index] });
+parentPort.on('message', (m) => {
+  if (m.type === 'stop') parentPort.close();
+  if (m.type === 'conns') parentPort.postMessage({ type: 'conns', id: m.id, conns: [{ caddr: 'w' + workerData.index }] });
+});
+if (workerData.index === 1 && workerData.ifname === 'die') setTimeout(() => process.exit(3), 100);
+`);
+    const layout = { workers: 2, maxDests: 8, maxServices: 2 };
+    const shared = new SharedCounters(layout);
+    const init = (ifname: string) => ({ workers: 2, ifname, vnetHdr: false, fanoutGroup: 1, maxConns: 16, ourIp: 0, t0: Date.now(), sab: shared.sab, layout });
+    const logs: string[] = [];
+    const { WorkerPool } = await import('../../src/control/worker-pool');
+
+    let fatal = '';
+    const dying = new WorkerPool({ init: init('die'), cpus: [-1, -1], log: (m) => logs.push(m), onFatal: (m) => (fatal = m), script });
+    await dying.start();
+    assert.match(logs.join('\n'), /worker 0 .*\n.*worker 1 /, 'started in order');
+    const t0 = Date.now();
+    while (!fatal && Date.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 20));
+    assert.match(fatal, /worker 1 exited \(code 3\)/);
+    dying.stop();
+
+    let fatal2 = '';
+    const fine = new WorkerPool({ init: init('ok'), cpus: [-1, -1], log: () => undefined, onFatal: (m) => (fatal2 = m), script });
+    await fine.start();
+    const conns = await fine.connections();
+    assert.deepEqual(conns.map((c) => c.caddr).sort(), ['w0', 'w1'], '-L -c gathers every shard');
+    fine.stop();
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(fatal2, '', 'a requested stop is not a failure');
+
+    const bad = join(dir, 'bad.js');
+    writeFileSync(bad, `require('node:worker_threads').parentPort.postMessage({ type: 'fatal', msg: 'no permission' });`);
+    const failing = new WorkerPool({ init: init('x'), cpus: [-1], log: () => undefined, onFatal: () => undefined, script: bad });
+    await assert.rejects(failing.start(), /worker 0: no permission/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
