@@ -11,7 +11,10 @@ import { DEFAULT_MAX_DESTS, DEFAULT_MAX_SERVICES, PIPE_FIELDS, SharedCounters, T
 import { buildModel } from '../dataplane/worker-model';
 import { CounterAggregator } from './counter-aggregator';
 import { ServiceSlots } from './service-slots';
-import { WorkerPool } from './worker-pool';
+import { WorkerPool, type WorkerPoolOptions } from './worker-pool';
+import { FLOW_KEY, keyForPersistence, type FanoutKey } from '../io/fanout';
+import { AF_INET } from '../core/constants';
+import { formatV4 } from '../core/addr';
 
 export interface WorkersOptions {
   /** CPU of each worker (-1 unpinned); the length is the number of workers (>= 2). */
@@ -35,7 +38,12 @@ export interface WorkerFigures {
 
 export class DataPlaneWorkers {
   readonly shared: SharedCounters;
-  private readonly pool: WorkerPool;
+  private pool: WorkerPool | null = null;
+  private readonly poolOpts: Omit<WorkerPoolOptions, 'init'> & { init: Omit<WorkerPoolOptions['init'], 'fanoutKey'> };
+  /** The fanout key chosen at start (src/io/fanout.ts), for workerForFlow callers. */
+  fanoutKey: FanoutKey = FLOW_KEY;
+  private readonly warnedPersistence = new Set<string>();
+  private readonly log: (msg: string) => void;
   private readonly aggregator: CounterAggregator;
   private readonly slots = new ServiceSlots(DEFAULT_MAX_SERVICES);
   private version = 0;
@@ -52,7 +60,8 @@ export class DataPlaneWorkers {
     this.shared = new SharedCounters(layout);
     this.aggregator = new CounterAggregator(this.shared, director, pipelineStats, this.slots.slotOf);
     director.services.idReusable = (id) => this.aggregator.idFree(id);
-    this.pool = new WorkerPool({
+    this.log = opts.log;
+    this.poolOpts = {
       init: {
         workers: layout.workers, ifname: opts.ifname, vnetHdr: opts.vnetHdr, fanoutGroup: opts.fanoutGroup,
         maxConns: opts.maxConnsPerShard, ourIp: opts.ourIp, t0: opts.t0, sab: this.shared.sab, layout,
@@ -60,15 +69,24 @@ export class DataPlaneWorkers {
       cpus: opts.cpus,
       log: opts.log,
       onFatal: opts.onFatal,
-    });
+    };
   }
 
   get count(): number {
-    return this.pool.size;
+    return this.cpus.length;
   }
 
-  /** Starts the workers one by one, then sends them the configuration. */
+  /**
+   * Starts the workers one by one, then sends them the configuration. The fanout key is
+   * chosen here from the services configured now: by client network when any is
+   * persistent (src/io/fanout.ts explains why).
+   */
   async start(): Promise<void> {
+    this.fanoutKey = keyForPersistence(this.persistentMasks());
+    this.log(this.fanoutKey.byClient
+      ? `fanout: by client network (address & ${formatV4(this.fanoutKey.mask)}): persistent services keep a client on one worker`
+      : 'fanout: by flow (client address ^ source port)');
+    this.pool = new WorkerPool({ ...this.poolOpts, init: { ...this.poolOpts.init, fanoutKey: this.fanoutKey } });
     await this.pool.start();
     this.started = true;
     this.push();
@@ -76,7 +94,8 @@ export class DataPlaneWorkers {
 
   /** Sends the current configuration to every worker (they apply it between blocks). */
   push(): void {
-    if (!this.started) return;
+    if (!this.started || !this.pool) return;
+    this.warnPersistence();
     this.slots.prune(this.director.services.services);
     this.version++;
     this.aggregator.sentVersion = this.version;
@@ -101,10 +120,26 @@ export class DataPlaneWorkers {
   }
 
   connections(): Promise<ConnSnapshot[]> {
-    return this.pool.connections();
+    return this.pool ? this.pool.connections() : Promise.resolve([]);
   }
 
   stop(): void {
-    this.pool.stop();
+    this.pool?.stop();
+  }
+
+  private persistentMasks(): number[] {
+    return this.director.services.services.filter((s) => s.persistent && s.af === AF_INET).map((s) => s.netmask >>> 0);
+  }
+
+  /** A persistent service added after start whose client network the fanout key splits. */
+  private warnPersistence(): void {
+    const key = this.fanoutKey;
+    for (const svc of this.director.services.services) {
+      if (!svc.persistent || svc.af !== AF_INET || this.warnedPersistence.has(svc.key)) continue;
+      if (key.byClient && ((svc.netmask & key.mask) >>> 0) === key.mask) continue;
+      this.warnedPersistence.add(svc.key);
+      this.log(`warning: persistent service ${svc} was added after start: the workers split clients by ${key.byClient ? `network ${formatV4(key.mask)}` : 'flow'}, ` +
+        'so one client may get a different real server on each worker until the daemon restarts');
+    }
   }
 }

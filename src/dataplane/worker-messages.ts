@@ -2,6 +2,7 @@
 // worker's MessagePort), and the data a worker starts with.
 
 import type { ConnSnapshot } from '../ipvsadm/snapshot';
+import type { FanoutKey } from '../io/fanout';
 import type { CounterLayout } from './shared-counters';
 import type { WorkerModel } from './worker-model';
 
@@ -11,6 +12,7 @@ export interface WorkerInit {
   ifname: string;
   vnetHdr: boolean;
   fanoutGroup: number;
+  fanoutKey: FanoutKey;
   /** CPU to pin the worker's thread to; -1 leaves it unpinned. */
   cpu: number;
   /** Connection-table capacity of this worker's shard. */

@@ -30,7 +30,7 @@ function main(): void {
 
   if (init.cpu >= 0) native().setThreadAffinity([init.cpu]);
   const backend = openCapture(
-    { ifname: init.ifname, vnetHdr: init.vnetHdr, fanoutGroup: init.fanoutGroup, onError: (e) => log(`capture: ${e.message}`) },
+    { ifname: init.ifname, vnetHdr: init.vnetHdr, fanoutGroup: init.fanoutGroup, fanoutKey: init.fanoutKey, onError: (e) => log(`capture: ${e.message}`) },
     init.index,
     init.workers,
   );

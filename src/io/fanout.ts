@@ -16,6 +16,14 @@
 // size, which is the worker index (sockets are numbered in the order they joined). Frames
 // that are not IPv4 (ARP, IPv6) go to worker 0.
 //
+// Persistence: IPVS sends every connection of a client network (address & the service's
+// persistence netmask) to one real server, through a template in the connection table.
+// Templates live in a worker's shard, so a client whose connections were spread over
+// workers could get a different real server per worker. When persistent services are
+// configured the daemon therefore keys the fanout by CLIENT: the address masked by the
+// widest persistence netmask, no port (FanoutKey.byClient); one client's flows then all
+// reach one worker, at the cost of balance when few clients open many connections.
+//
 // The program reads the IPv4 header relative to the network header (SKF_NET_OFF), so it
 // does not depend on whether a fanout program sees the MAC header (it does not) or on
 // VLAN tags, and the ethertype from skb->protocol (SKF_AD_PROTOCOL).
@@ -27,19 +35,40 @@ const IPPROTO_UDP = 17;
 const ETH_P_IP = 0x0800;
 const GOLDEN = 0x9e3779b1;
 
+/** What the fanout hashes: the flow (address ^ source port), or the client network only. */
+export interface FanoutKey {
+  /** true: the client address & mask only (persistent services configured). */
+  byClient: boolean;
+  /** Netmask (uint32) applied to the address when byClient. */
+  mask: number;
+}
+
+export const FLOW_KEY: FanoutKey = { byClient: false, mask: 0xffffffff };
+
 /** The hash before the modulo; the kernel computes `fanoutHash(...) % n`. */
-export function fanoutHash(proto: number, saddr: number, sport: number, fragment = false): number {
-  const key = !fragment && (proto === IPPROTO_TCP || proto === IPPROTO_UDP) ? (saddr ^ sport) : saddr;
-  return Math.imul(key, GOLDEN) >>> 16;
+export function fanoutHash(proto: number, saddr: number, sport: number, fragment = false, key: FanoutKey = FLOW_KEY): number {
+  let k: number;
+  if (key.byClient) k = saddr & key.mask;
+  else k = !fragment && (proto === IPPROTO_TCP || proto === IPPROTO_UDP) ? (saddr ^ sport) : saddr;
+  return Math.imul(k, GOLDEN) >>> 16;
 }
 
 /**
  * Index (0..n-1) of the worker that receives the flow's packets: proto, the client's
- * IPv4 address (uint32), its source port; `fragment` for an IP fragment.
+ * IPv4 address (uint32), its source port; `fragment` for an IP fragment; `key` as the
+ * daemon chose it (logged at start; FLOW_KEY unless persistent services are configured).
  */
-export function workerForFlow(proto: number, saddr: number, sport: number, n: number, fragment = false): number {
+export function workerForFlow(proto: number, saddr: number, sport: number, n: number, fragment = false, key: FanoutKey = FLOW_KEY): number {
   if (!Number.isInteger(n) || n < 1) throw new RangeError(`n must be a positive integer, got ${n}`);
-  return fanoutHash(proto, saddr, sport, fragment) % n;
+  return fanoutHash(proto, saddr, sport, fragment, key) % n;
+}
+
+/** The key for a set of persistence netmasks: by client, masked by their widest network. */
+export function keyForPersistence(netmasks: readonly number[]): FanoutKey {
+  if (netmasks.length === 0) return FLOW_KEY;
+  let mask = 0xffffffff;
+  for (const m of netmasks) mask &= m;
+  return { byClient: true, mask: mask >>> 0 };
 }
 
 // Opcodes the program needs besides those bpf.ts exports (linux/bpf_common.h, filter.h).
@@ -57,9 +86,23 @@ const BPF_JA = 0x00;
 export const SKF_NET_OFF = 0xfff00000;
 export const SKF_AD_PROTOCOL = 0;
 
+const BPF_AND = 0x50;
+
 /** The classic BPF program of the fanout group (4 words per instruction). */
-export function fanoutProgram(): Uint32Array {
+export function fanoutProgram(key: FanoutKey = FLOW_KEY): Uint32Array {
   const net = (off: number) => (SKF_NET_OFF + off) >>> 0;
+  if (key.byClient) {
+    return Uint32Array.from([
+      /* 0 */ [BPF_LD | BPF_W | BPF_ABS, 0, 0, (SKF_AD_OFF + SKF_AD_PROTOCOL) >>> 0],
+      /* 1 */ [BPF_JMP | BPF_JEQ | BPF_K, 0, 5, ETH_P_IP], // not IPv4 -> 7 (ret 0)
+      /* 2 */ [BPF_LD | BPF_W | BPF_ABS, 0, 0, net(12)], // A = saddr
+      /* 3 */ [BPF_ALU | BPF_AND | BPF_K, 0, 0, key.mask >>> 0],
+      /* 4 */ [BPF_ALU | BPF_MUL | BPF_K, 0, 0, GOLDEN],
+      /* 5 */ [BPF_ALU | BPF_RSH | BPF_K, 0, 0, 16],
+      /* 6 */ [BPF_RET | BPF_A, 0, 0, 0],
+      /* 7 */ [BPF_RET | BPF_K, 0, 0, 0],
+    ].flat());
+  }
   // Jumps are relative to the next instruction; the layout is fixed, so offsets are literal.
   const p: number[][] = [
     /*  0 */ [BPF_LD | BPF_W | BPF_ABS, 0, 0, (SKF_AD_OFF + SKF_AD_PROTOCOL) >>> 0],

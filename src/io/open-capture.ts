@@ -13,7 +13,7 @@
 //                                workers one after another).
 
 import { AfPacketBackend } from './afpacket-backend';
-import { fanoutProgram } from './fanout';
+import { fanoutProgram, type FanoutKey } from './fanout';
 import type { NativeIoError } from './native';
 
 export const MAIN_THREAD = -1;
@@ -23,6 +23,8 @@ export interface CaptureOptions {
   vnetHdr: boolean;
   /** PACKET_FANOUT group id shared by the workers (0-65535). */
   fanoutGroup?: number;
+  /** What the fanout program hashes (src/io/fanout.ts); default by flow. */
+  fanoutKey?: FanoutKey;
   onError?: (err: NativeIoError) => void;
 }
 
@@ -37,6 +39,6 @@ export function openCapture(opts: CaptureOptions, workerIndex: number, nWorkers:
     frames: 'ipv4',
     vnetHdr: opts.vnetHdr,
     onError: opts.onError,
-    fanout: { group: opts.fanoutGroup ?? 0, mode: 'cbpf', program: fanoutProgram() },
+    fanout: { group: opts.fanoutGroup ?? 0, mode: 'cbpf', program: fanoutProgram(opts.fanoutKey) },
   });
 }

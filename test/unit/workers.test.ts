@@ -21,7 +21,7 @@ import { PipelineStats } from '../../src/dataplane/pipeline';
 import { ShardPublisher } from '../../src/dataplane/shard-publisher';
 import { PIPE_FIELDS, SharedCounters } from '../../src/dataplane/shared-counters';
 import { applyModel, buildModel } from '../../src/dataplane/worker-model';
-import { fanoutProgram, workerForFlow } from '../../src/io/fanout';
+import { FLOW_KEY, fanoutProgram, keyForPersistence, workerForFlow } from '../../src/io/fanout';
 import { noNames } from '../../src/ipvsadm/names';
 import { mulberry32 } from '../fixtures/prng';
 import { runCbpf } from '../fixtures/cbpf-run';
@@ -69,6 +69,24 @@ test('fanout: the classic BPF program and workerForFlow pick the same worker', (
   }
   assert.equal(runCbpf(prog, new Uint8Array(28), 0x0806), 0, 'ARP goes to worker 0');
   assert.equal(runCbpf(prog, new Uint8Array(10), 0x0800), 0, 'a truncated header goes to worker 0');
+});
+
+test('fanout: keyed by client network (persistence), every flow of a /24 reaches one worker', () => {
+  const key = keyForPersistence([0xffffff00, 0xffffffff]);
+  assert.deepEqual(key, { byClient: true, mask: 0xffffff00 });
+  const prog = fanoutProgram(key);
+  const rnd = mulberry32(3);
+  for (let i = 0; i < 2000; i++) {
+    const saddr = Math.floor(rnd() * 2 ** 32) >>> 0;
+    const sport = Math.floor(rnd() * 65536);
+    const proto = [IPPROTO_TCP, IPPROTO_UDP, 1][i % 3];
+    const ret = runCbpf(prog, ipv4(proto, saddr, sport), 0x0800);
+    for (const n of [2, 3, 5]) {
+      assert.equal(ret % n, workerForFlow(proto, saddr, sport, n, false, key));
+      assert.equal(workerForFlow(proto, saddr, sport, n, false, key), workerForFlow(6, (saddr & 0xffffff00) | 7, 1, n, true, key));
+    }
+  }
+  assert.deepEqual(keyForPersistence([]), FLOW_KEY);
 });
 
 test('fanout: ICMP and fragments of a client map by address only; flows spread evenly', () => {
@@ -306,7 +324,7 @@ if (workerData.index === 1 && workerData.ifname === 'die') setTimeout(() => proc
 `);
     const layout = { workers: 2, maxDests: 8, maxServices: 2 };
     const shared = new SharedCounters(layout);
-    const init = (ifname: string) => ({ workers: 2, ifname, vnetHdr: false, fanoutGroup: 1, maxConns: 16, ourIp: 0, t0: Date.now(), sab: shared.sab, layout });
+    const init = (ifname: string) => ({ workers: 2, ifname, vnetHdr: false, fanoutGroup: 1, fanoutKey: FLOW_KEY, maxConns: 16, ourIp: 0, t0: Date.now(), sab: shared.sab, layout });
     const logs: string[] = [];
     const { WorkerPool } = await import('../../src/control/worker-pool');
 
