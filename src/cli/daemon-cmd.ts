@@ -307,7 +307,7 @@ export async function run(argv: string[]): Promise<number> {
         const next = loadAnyConfig(values.config);
         const r = daemon.applyLoaded(next);
         logfile = next.health.logfile.startsWith('/') ? next.health.logfile : '';
-        log(`${why}: reloaded ${values.config}: added ${r.added.length}, changed ${r.changed.length}, removed ${r.removed.length}; connections kept: ${daemon.director.conns.size}`);
+        log(`${why}: reloaded ${values.config}: added ${r.added.length}, changed ${r.changed.length}, removed ${r.removed.length}; connections kept: ${daemon.connCount()}`);
       } catch (e) {
         log(`${why}: ${(e as Error).message.replace(/\n/g, ' ')}; the running configuration is unchanged`);
       }

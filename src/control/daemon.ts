@@ -95,6 +95,11 @@ export class Daemon {
     this.workers?.pull();
   }
 
+  /** Entries in the connection table(s): the workers' shards summed, or this thread's table. */
+  connCount(): number {
+    return this.workers ? this.workers.shared.table().size : this.director.conns.size;
+  }
+
   /** Every connection (`-L -c`): from the workers' shards, or null when this thread forwards. */
   connections(): Promise<ConnSnapshot[]> | null {
     return this.workers ? this.workers.connections() : null;
@@ -193,7 +198,7 @@ export class Daemon {
       ...snap,
       drops,
       pipeline: { ...this.pipeline.stats },
-      conns: this.workers ? this.workers.shared.table().size : this.director.conns.size,
+      conns: this.connCount(),
       unresolved: this.neighbours.unresolved().map(formatV4),
       health: this.monitor ? { counters: { ...this.monitor.counters }, reals: this.monitor.status() } : null,
       ...(this.workers ? { workers: this.workers.perWorker() } : {}),

@@ -16,7 +16,9 @@ import { execIpvsadm } from '../../src/control/ipvsadm-exec';
 import { listsConnections } from '../../src/control/control-socket';
 import { CounterAggregator } from '../../src/control/counter-aggregator';
 import { ServiceSlots } from '../../src/control/service-slots';
-import { chooseLayout, formatCpuMask, parseCpuList, parseCpuMask, softirqCpus } from '../../src/control/cpu-layout';
+import { chooseLayout, formatCpuMask, parseCpuList, parseCpuMask, RpsSteering, softirqCpus } from '../../src/control/cpu-layout';
+import { ConfigError, parseNativeConfig } from '../../src/config/native-config';
+import { readFileSync } from 'node:fs';
 import { PipelineStats } from '../../src/dataplane/pipeline';
 import { ShardPublisher } from '../../src/dataplane/shard-publisher';
 import { PIPE_FIELDS, SharedCounters } from '../../src/dataplane/shared-counters';
@@ -147,6 +149,33 @@ test('cpu layout: softirq CPUs from IRQ affinity and RPS masks (fake /sys and /p
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
+});
+
+test('cpu layout: --steer-softirq moves RPS off the worker CPUs and restores it', () => {
+  const root = mkdtempSync(join(tmpdir(), 'tsvs-rps-'));
+  try {
+    for (const q of ['rx-0', 'rx-1', 'tx-0']) mkdirSync(join(root, 'sys/class/net/eth9/queues', q), { recursive: true });
+    writeFileSync(join(root, 'sys/class/net/eth9/queues/rx-0/rps_cpus'), '0\n');
+    writeFileSync(join(root, 'sys/class/net/eth9/queues/rx-1/rps_cpus'), '3\n');
+    const logs: string[] = [];
+    const s = RpsSteering.apply('eth9', [2, 3], 4, (m) => logs.push(m), root)!;
+    assert.equal(readFileSync(join(root, 'sys/class/net/eth9/queues/rx-0/rps_cpus'), 'utf8'), '3');
+    assert.equal(readFileSync(join(root, 'sys/class/net/eth9/queues/rx-1/rps_cpus'), 'utf8'), '3');
+    assert.match(logs[0], /2 RX queue\(s\)\) -> CPUs 0,1/);
+    s.restore();
+    assert.equal(readFileSync(join(root, 'sys/class/net/eth9/queues/rx-0/rps_cpus'), 'utf8'), '0');
+    assert.equal(readFileSync(join(root, 'sys/class/net/eth9/queues/rx-1/rps_cpus'), 'utf8'), '3');
+    assert.equal(RpsSteering.apply('eth9', [0, 1], 2, (m) => logs.push(m), root), null, 'no CPU left: nothing changed');
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('native config: "workers: N"', () => {
+  assert.equal(parseNativeConfig('workers: 3\nservices: []\n', 'x.yaml').workers, 3);
+  assert.equal(parseNativeConfig('services: []\n', 'x.yaml').workers, undefined);
+  assert.throws(() => parseNativeConfig('workers: 0\n', 'x.yaml'), ConfigError);
+  assert.throws(() => parseNativeConfig('workers: two\n', 'x.yaml'), /"workers" must be a whole number/);
 });
 
 // ---- shared counters --------------------------------------------------------------------
