@@ -138,6 +138,12 @@ test('tsvs daemon --workers 2 in a namespace lab', { skip, timeout: 170_000 }, a
           return x.workers?.length === 2 && x.workers.every((w) => w.forwarded > 0) ? x : undefined;
         }, 4000, () => `both workers forwarded: ${JSON.stringify(status().workers)}`);
         assert.equal(s.workers!.reduce((n, w) => n + w.conns, 0), s.conns, 'the status sums the shards');
+        // the kernel's fanout program and workerForFlow agree: each shard holds exactly the
+        // connections workerForFlow assigns to it (they stay listed in FIN_WAIT for minutes)
+        for (const w of s.workers!) {
+          const want = ports.filter((p) => workerForFlow(6, parseV4(lab.client.ip), p, 2) === w.index).length;
+          assert.equal(w.conns, want, `worker ${w.index} holds the connections workerForFlow gives it: ${JSON.stringify(s.workers)}`);
+        }
       });
 
       await t.test('UDP through both workers; --stats sums match the real servers', async () => {
@@ -202,6 +208,30 @@ test('tsvs daemon --workers 2 in a namespace lab', { skip, timeout: 170_000 }, a
         assert.equal(r.code, 0, daemon.err);
         assert.match(daemon.err, /SIGTERM: stopping/);
         assert.doesNotMatch(daemon.err, /fatal/);
+      });
+
+      await t.test('a persistent service: the fanout keys by client network, one real server per client', async () => {
+        const pcfg = join(dir, 'persistent.yaml');
+        writeFileSync(pcfg, `services:\n  - vip: ${vip}\n    port: 80\n    protocol: tcp\n    scheduler: rr\n    persistent: 300\n    netmask: 255.255.255.0\n` +
+          '    realservers:\n      - { address: 192.0.2.11 }\n      - { address: 192.0.2.12 }\n');
+        const d2 = startBg(lab.director.ns, [process.execPath, TSVS, 'daemon', '--interface', lab.director.ifname, '--config', pcfg,
+          '--status-file', statusFile, '--socket', sock, '--workers', '2']);
+        await until(() => /: director on /.test(d2.err) || !d2.running, 20_000, () => `the start-up line: ${d2.err}`);
+        assert.match(d2.err, /fanout: by client network \(address & 255\.255\.255\.0\)/);
+        await sleep(1000);
+        const ports = Array.from({ length: 20 }, (_, i) => 21000 + i);
+        const bodies = await curlFromPorts(lab, `http://${vip}/`, ports);
+        assert.equal(bodies.length, ports.length);
+        assert.equal(new Set(bodies).size, 1, `one real server for the client: ${bodies}`);
+        const s = await until(() => {
+          const x = status();
+          return x.workers?.length === 2 && x.workers.some((w) => w.conns > 0) ? x : undefined;
+        }, 4000, 'a fresh status');
+        const key = { byClient: true, mask: 0xffffff00 };
+        const owner = workerForFlow(6, parseV4(lab.client.ip), 0, 2, false, key);
+        assert.ok(s.workers![owner].conns >= ports.length && s.workers![1 - owner].conns === 0, `every connection on worker ${owner}: ${JSON.stringify(s.workers)}`);
+        const r = await d2.stop('SIGTERM', 5000);
+        assert.equal(r.code, 0, d2.err);
       });
     } finally {
       for (const b of started.splice(0)) if (b.running) await b.stop('SIGTERM', 3000);
