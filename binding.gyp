@@ -4,6 +4,7 @@
       "target_name": "tsvs_native",
       "sources": [
         "native/addon.cc",
+        "native/affinity.cc",
         "native/afpacket.cc",
         "native/errors.cc",
         "native/ifinfo.cc",

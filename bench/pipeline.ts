@@ -14,6 +14,8 @@
 //                       (its 256 frames differ by client port); the table (1M) is emptied
 //                       between benchmark cycles by advancing the director's clock
 //   udp_dr              UDP datagrams of 4,096 existing flows
+//   *_sharded           the same as a data-plane worker runs it: after each block the
+//                       shard publisher syncs the shared counters (one region of two)
 //
 // Reported per packet: benchmark.js mean (±rme), the minimum of many short trials (steadier
 // on a shared machine), the refill alone, and min - refill (the pipeline's own cost).
@@ -37,6 +39,8 @@ import { DESC_LEN, DESC_OFFSET, DESC_SNAPLEN, DESC_STRIDE } from '../src/io/afpa
 import { DROP_NAMES } from '../src/core/drops';
 import { CLIENT, benchFixture, withClient, type BenchCase } from '../test/fixtures/dataplane';
 import { DataplaneHarness } from '../test/fixtures/dataplane-harness';
+import { DEFAULT_MAX_DESTS, SharedCounters } from '../src/dataplane/shared-counters';
+import { ShardPublisher } from '../src/dataplane/shard-publisher';
 
 const FRAMES_PER_BLOCK = 256;
 /** tpacket3_hdr + sockaddr_ll room in front of each frame in a V3 block. */
@@ -128,6 +132,22 @@ function establishedCase(c: BenchCase, nBlocks: number): Prepared {
   };
 }
 
+/** As a worker runs a case: the same step, then the shard publisher's sync (region 0 of 2). */
+function sharded(p: Prepared): Prepared {
+  const shared = new SharedCounters({ workers: 2, maxDests: DEFAULT_MAX_DESTS, maxServices: 64 });
+  const pub = new ShardPublisher(shared, 0, p.h.director, p.h.pipeline.stats);
+  const svcs = p.h.director.services.services;
+  pub.setServices([...svcs], svcs.map((_, i) => i), svcs.map((s) => s.id));
+  const step = p.step;
+  return {
+    ...p,
+    step: () => {
+      step();
+      pub.sync();
+    },
+  };
+}
+
 function deliver(h: DataplaneHarness, b: Block): void {
   b.bytes.set(b.pristine);
   h.backend.receiveRaw(b.bytes, b.descs, b.count);
@@ -209,6 +229,8 @@ const CASES: Case[] = [
     },
   },
   { id: 'udp_dr', name: 'DR, UDP datagrams of existing flows (4,096)', prepare: () => establishedCase('udp_dr', 16) },
+  { id: 'dr_new_sharded', name: 'DR, new TCP flows (SYNs), worker shard sync per block', prepare: () => sharded(CASES.find((c) => c.id === 'dr_new')!.prepare()) },
+  { id: 'dr_established_sharded', name: 'DR, established TCP flows (4,096 conns), worker shard sync per block', prepare: () => sharded(establishedCase('dr_established', 16)) },
 ];
 
 interface Heap {

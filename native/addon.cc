@@ -1,6 +1,7 @@
 // Module entry: registers each native area's functions. Policy lives in TypeScript;
 // this addon only does syscalls and memory.
 #include <napi.h>
+#include "affinity.h"
 #include "afpacket.h"
 #include "ifinfo.h"
 #include "memory.h"
@@ -9,6 +10,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   tsvs::InitMemory(env, exports);
   tsvs::InitIfInfo(env, exports);
   tsvs::InitAfPacket(env, exports);
+  tsvs::InitAffinity(env, exports);
   return exports;
 }
 

@@ -137,6 +137,7 @@ class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
                            InstanceMethod<&PacketSocket::AttachFilter>("attachFilter"),
                            InstanceMethod<&PacketSocket::DetachFilter>("detachFilter"),
                            InstanceMethod<&PacketSocket::JoinFanout>("joinFanout"),
+                           InstanceMethod<&PacketSocket::SetFanoutProgram>("setFanoutProgram"),
                            InstanceMethod<&PacketSocket::Stats>("stats"),
                            InstanceMethod<&PacketSocket::Start>("start"),
                            InstanceMethod<&PacketSocket::Stop>("stop"),
@@ -283,8 +284,11 @@ class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
     return SetOpt(env, SOL_SOCKET, opt, v, name);
   }
 
-  // filter: Uint32Array of 4 words per instruction (code, jt, jf, k).
-  bool SetFilter(Napi::Env env, Napi::Value value) {
+  // filter: Uint32Array of 4 words per instruction (code, jt, jf, k). The same packing
+  // serves the socket filter (SO_ATTACH_FILTER) and a fanout group's program
+  // (PACKET_FANOUT_DATA); `level`/`opt`/`what` say which.
+  bool SetFilter(Napi::Env env, Napi::Value value, int level = SOL_SOCKET, int opt = SO_ATTACH_FILTER,
+                 const char* what = "setsockopt(SO_ATTACH_FILTER)") {
     if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != napi_uint32_array) {
       Napi::TypeError::New(env, "filter must be a Uint32Array of (code, jt, jf, k) words").ThrowAsJavaScriptException();
       return false;
@@ -311,8 +315,8 @@ class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
     sock_fprog fprog;
     fprog.len = static_cast<unsigned short>(n);
     fprog.filter = prog.data();
-    if (setsockopt(fd_, SOL_SOCKET, SO_ATTACH_FILTER, &fprog, sizeof(fprog)) == 0) return true;
-    ThrowErrno(env, errno, "setsockopt(SO_ATTACH_FILTER)");
+    if (setsockopt(fd_, level, opt, &fprog, sizeof(fprog)) == 0) return true;
+    ThrowErrno(env, errno, what);
     return false;
   }
 
@@ -524,6 +528,16 @@ class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
     int v = static_cast<int>((group & 0xffff) | ((mode & 0xffff) << 16));
     if (setsockopt(fd_, SOL_PACKET, PACKET_FANOUT, &v, sizeof(v)) != 0)
       ThrowErrno(env, errno, "setsockopt(PACKET_FANOUT)");
+    return env.Undefined();
+  }
+
+  // setFanoutProgram(words): the classic BPF program of a PACKET_FANOUT_CBPF group
+  // (PACKET_FANOUT_DATA). Its return value modulo the group size picks the socket.
+  Napi::Value SetFanoutProgram(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!CheckOpen(env, "setsockopt(PACKET_FANOUT_DATA)")) return env.Undefined();
+    SetFilter(env, info.Length() > 0 ? info[0] : env.Undefined(), SOL_PACKET, PACKET_FANOUT_DATA,
+              "setsockopt(PACKET_FANOUT_DATA)");
     return env.Undefined();
   }
 

@@ -1,4 +1,5 @@
-// `tsvs daemon --interface IF [--config FILE] [--rules FILE]`: runs the director on one interface.
+// `tsvs daemon --interface IF [--config FILE] [--rules FILE] [--workers N]`: runs the director
+// on one interface, in the main thread or in N data-plane workers (src/control/daemon-workers.ts).
 // Logs to stderr; SIGTERM/SIGINT stop it cleanly; SIGHUP reloads the config without
 // dropping existing connections. Every start-up problem is one clear line and exit 1
 // (2 for bad arguments or a broken config file).
@@ -10,12 +11,16 @@ import { formatV4, parseV4 } from '../core/addr';
 import { ConfigError } from '../config/native-config';
 import { loadAnyConfig, type LoadedConfig } from '../config/detect';
 import type { HealthConfig } from '../health/types';
-import { ControlServer, socketPath } from '../control/control-socket';
+import { ControlServer, listsConnections, socketPath } from '../control/control-socket';
+import type { ConnSnapshot } from '../ipvsadm/snapshot';
 import { Daemon } from '../control/daemon';
 import { EarlyDrop } from '../dataplane/early-drop';
 import { loadRules, parseRules, RulesError } from '../control/rules-file';
-import { AfPacketBackend } from '../io/afpacket-backend';
+import type { AfPacketBackend } from '../io/afpacket-backend';
 import { ifInfo } from '../io/afpacket';
+import { MAIN_THREAD, openCapture } from '../io/open-capture';
+import { chooseLayout, parseCpuList, RpsSteering, softirqCpus, type Layout } from '../control/cpu-layout';
+import { availableParallelism } from 'node:os';
 import { parseListen, startMetricsServer } from '../metrics/http';
 import { Metrics } from '../metrics/metrics';
 import { UsageError } from './usage-error';
@@ -43,6 +48,17 @@ Options:
   --standby           start as a standby director: do not answer ARP for the VIPs nor
                       send gratuitous ARP (a backup beside an active director); SIGUSR1
                       makes it active (gratuitous ARP at once), SIGUSR2 standby again
+  --workers N         forward in N worker threads, each with its own AF_PACKET socket
+                      (one PACKET_FANOUT_CBPF group) and connection-table shard; 1
+                      forwards in the main thread. Default (or "workers:" in a native
+                      config): the CPUs that do not run the interface's receive softirq
+                      (its IRQs' affinity and RPS masks); on a veth, whose softirq runs
+                      on the sending CPU, max(1, CPUs - 1)
+  --cpus LIST         pin worker i to the i-th CPU of LIST (e.g. 1-3); default: the
+                      CPUs chosen as above
+  --steer-softirq     set the interface's RPS masks to the CPUs without a worker (and
+                      restore them at stop), so receive softirq never shares a core
+                      with a worker
 Connection sync: 'tsvsadm --start-daemon master|backup ...' or the config's sync: section.
 Signals: SIGHUP reloads the config; SIGTERM/SIGINT stop; SIGUSR1/SIGUSR2 active/standby.
 `;
@@ -63,6 +79,9 @@ export async function run(argv: string[]): Promise<number> {
         socket: { type: 'string' },
         metrics: { type: 'string' },
         standby: { type: 'boolean' },
+        workers: { type: 'string' },
+        cpus: { type: 'string' },
+        'steer-softirq': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -82,6 +101,21 @@ export async function run(argv: string[]): Promise<number> {
     if (!/^\d+$/.test(values['max-conns']) || maxConns < 16 || maxConns > 50_000_000) {
       throw new UsageError(`tsvs daemon: --max-conns wants a whole number from 16 to 50000000, not '${values['max-conns']}'`);
     }
+  }
+  let workersOpt: number | undefined;
+  if (values.workers !== undefined) {
+    workersOpt = Number(values.workers);
+    if (!/^\d+$/.test(values.workers) || workersOpt < 1 || workersOpt > 256) throw new UsageError(`tsvs daemon: --workers wants a whole number from 1 to 256, not '${values.workers}'`);
+  }
+  let cpusOpt: number[] | undefined;
+  if (values.cpus !== undefined) {
+    try {
+      cpusOpt = parseCpuList(values.cpus);
+    } catch (e) {
+      throw new UsageError(`tsvs daemon: --cpus: ${(e as Error).message}`);
+    }
+    const ncpu = availableParallelism();
+    if (cpusOpt.length === 0 || cpusOpt.some((c) => c >= ncpu)) throw new UsageError(`tsvs daemon: --cpus ${values.cpus}: this host has CPUs 0-${ncpu - 1}`);
   }
   if (values.metrics !== undefined) {
     try {
@@ -158,9 +192,16 @@ export async function run(argv: string[]): Promise<number> {
   const ourIp = firstIpv4(ifname);
   if (ourIp === 0) log(`warning: ${ifname} has no IPv4 address; ARP requests to real servers go out from 0.0.0.0`);
 
+  // Worker layout: explicit --workers/--cpus, else "workers:" of the config, else the CPUs
+  // free of receive softirq (src/control/cpu-layout.ts).
+  const ncpu = availableParallelism();
+  const soft = softirqCpus(ifname);
+  const layout: Layout = chooseLayout({ ncpu, softirq: soft.cpus, workers: workersOpt ?? loaded.native?.workers, cpus: cpusOpt });
+  const nWorkers = layout.workers;
+  const vnetHdr = !values['no-vnet'];
   let backend: AfPacketBackend;
   try {
-    backend = new AfPacketBackend(ifname, { vips: [], vnetHdr: !values['no-vnet'], onError: (err) => log(`capture on ${ifname}: ${err.message}`) });
+    backend = openCapture({ ifname, vnetHdr, onError: (err) => log(`capture on ${ifname}: ${err.message}`) }, nWorkers > 1 ? MAIN_THREAD : 0, nWorkers);
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     if (err.code === 'EPERM' || err.code === 'EACCES') {
@@ -170,8 +211,17 @@ export async function run(argv: string[]): Promise<number> {
   }
   const earlyDrop = values['no-early-drop'] ? null : new EarlyDrop(ifname, log);
   const syncConf = loaded.native?.sync;
+  if (syncConf && nWorkers > 1) {
+    backend.close();
+    throw new UsageError('tsvs daemon: connection sync runs with one worker only for now (use --workers 1)', 2);
+  }
+  // A worker that dies stops the daemon (exit 1): set once the run loop below exists.
+  let onFatal: (msg: string) => void = () => {};
+  const workers = nWorkers > 1
+    ? { cpus: layout.cpus, ifname, vnetHdr, fanoutGroup: (process.pid & 0xfffe) | 1, maxConnsPerShard: Math.max(16, Math.ceil(maxConns / nWorkers)), onFatal: (msg: string) => onFatal(msg) }
+    : null;
   const daemon = new Daemon({
-    backend, ourIp, maxConns, log, statusFile: values['status-file'], earlyDrop,
+    backend, ourIp, maxConns: workers ? workers.maxConnsPerShard : maxConns, log, statusFile: values['status-file'], earlyDrop, workers,
     standby: values.standby === true, syncRules: syncConf?.rules, syncVersion: syncConf?.version,
   });
   try {
@@ -197,10 +247,25 @@ export async function run(argv: string[]): Promise<number> {
   // stops here, before it touches the interface.
   let control: ControlServer;
   try {
-    control = await ControlServer.start({ path: socketPath(values.socket), director: daemon.director, afterChange: () => daemon.controlChanged(), log, sync: daemon.sync });
+    control = await ControlServer.start({ path: socketPath(values.socket), director: daemon.director, afterChange: () => daemon.controlChanged(), log, sync: daemon.workers ? undefined : daemon.sync, ...controlHooks(daemon) });
   } catch (e) {
     backend.close();
     throw new UsageError(`tsvs daemon: ${(e as Error).message}`, 1);
+  }
+  let steering: RpsSteering | null = null;
+  if (nWorkers > 1) {
+    log(`data plane: ${nWorkers} workers on CPUs ${layout.cpus.join(',')} (${layout.why}); receive softirq of ${ifname}: ${soft.cpus.length ? `CPUs ${soft.cpus.join(',')}` : 'unknown'} (${soft.source})`);
+    if (values['steer-softirq']) steering = RpsSteering.apply(ifname, layout.cpus, ncpu, log);
+    try {
+      await daemon.startWorkers();
+    } catch (e) {
+      steering?.restore();
+      daemon.stop();
+      await control.close();
+      throw new UsageError(`tsvs daemon: ${(e as Error).message}`, 1);
+    }
+  } else if (values['steer-softirq']) {
+    log('--steer-softirq: ignored with one worker (the main thread forwards and is not pinned)');
   }
   daemon.start();
   if (syncConf) {
@@ -215,7 +280,14 @@ export async function run(argv: string[]): Promise<number> {
   let metricsServer: import('node:http').Server | null = null;
   if (values.metrics !== undefined) {
     try {
-      metricsServer = await startMetricsServer(new Metrics(daemon.director, daemon.pipeline.stats, { processMetrics: true, health: () => daemon.monitor, sync: () => daemon.sync.counters() }), values.metrics);
+      const metrics = new Metrics(daemon.director, daemon.pipeline.stats, {
+        processMetrics: true,
+        health: () => daemon.monitor,
+        sync: () => daemon.sync.counters(),
+        refresh: () => daemon.refresh(),
+        table: daemon.workers ? () => daemon.workers!.shared.table() : undefined,
+      });
+      metricsServer = await startMetricsServer(metrics, values.metrics);
     } catch (e) {
       daemon.stop();
       await control.close();
@@ -224,7 +296,7 @@ export async function run(argv: string[]): Promise<number> {
     log(`metrics at http://${values.metrics.startsWith(':') ? '*' : ''}${values.metrics}/metrics`);
   }
   const svcCount = daemon.director.services.services.length;
-  log(`director on ${ifname} (${[...backend.mac].map((b) => b.toString(16).padStart(2, '0')).join(':')}, ${ourIp ? formatV4(ourIp) : 'no IPv4'}): ${svcCount} service(s), vnet headers ${backend.vnetHdr ? 'on' : 'off'}; control socket ${control.path}`);
+  log(`director on ${ifname} (${[...backend.mac].map((b) => b.toString(16).padStart(2, '0')).join(':')}, ${ourIp ? formatV4(ourIp) : 'no IPv4'}): ${svcCount} service(s), vnet headers ${(daemon.workers ? vnetHdr : backend.vnetHdr) ? 'on' : 'off'}${daemon.workers ? `, ${daemon.workers.count} workers` : ''}; control socket ${control.path}`);
 
   setTimeout(() => {
     for (const ip of daemon.neighbours.unresolved()) log(`warning: real server ${formatV4(ip)} does not answer ARP on ${ifname}; it stays unavailable until it does`);
@@ -232,16 +304,21 @@ export async function run(argv: string[]): Promise<number> {
 
   return new Promise<number>((resolve) => {
     const keepAlive = setInterval(() => {}, 1 << 30);
-    const stop = (sig: string) => {
+    let stopped = false;
+    const stop = (sig: string, code = 0) => {
+      if (stopped) return;
+      stopped = true;
       log(`${sig}: stopping`);
       clearInterval(keepAlive);
       // autoreload's file watcher would keep the process alive after the stop
       if (values.config) unwatchFile(values.config);
       daemon.stop();
+      steering?.restore();
       metricsServer?.close();
       metricsServer?.closeAllConnections();
-      void control.close().then(() => resolve(0));
+      void control.close().then(() => resolve(code));
     };
+    onFatal = (msg) => stop(`fatal: ${msg}`, 1);
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
     const reload = (why: string) => {
@@ -253,7 +330,7 @@ export async function run(argv: string[]): Promise<number> {
         const next = loadAnyConfig(values.config);
         const r = daemon.applyLoaded(next);
         logfile = next.health.logfile.startsWith('/') ? next.health.logfile : '';
-        log(`${why}: reloaded ${values.config}: added ${r.added.length}, changed ${r.changed.length}, removed ${r.removed.length}; connections kept: ${daemon.director.conns.size}`);
+        log(`${why}: reloaded ${values.config}: added ${r.added.length}, changed ${r.changed.length}, removed ${r.removed.length}; connections kept: ${daemon.connCount()}`);
       } catch (e) {
         log(`${why}: ${(e as Error).message.replace(/\n/g, ' ')}; the running configuration is unchanged`);
       }
@@ -269,6 +346,19 @@ export async function run(argv: string[]): Promise<number> {
       log(`autoreload: watching ${values.config}`);
     }
   });
+}
+
+/** With workers: the control socket folds their counters in before each request and gathers their connections for -L -c. */
+function controlHooks(daemon: Daemon): { prepare?: (argv: readonly string[]) => Promise<void>; connections?: () => ConnSnapshot[] } {
+  if (!daemon.workers) return {};
+  let conns: ConnSnapshot[] = [];
+  return {
+    prepare: async (argv) => {
+      conns = listsConnections(argv) ? ((await daemon.connections()) ?? []) : [];
+      daemon.refresh();
+    },
+    connections: () => conns,
+  };
 }
 
 function emptyHealth(): HealthConfig {

@@ -60,6 +60,8 @@ export interface NativeConfig {
   services: ConfiguredService[];
   /** The `sync:` section, when present. */
   sync?: NativeSyncConfig;
+  /** `workers: N` (data-plane worker threads; read at start only, as --workers). */
+  workers?: number;
 }
 
 export class ConfigError extends Error {
@@ -97,6 +99,13 @@ export function parseNativeConfig(text: string, file: string): NativeConfig {
     const syncLine = lineOf(syncNode);
     out.sync = parseSyncSection((syncNode as { toJSON(): unknown }).toJSON(), (m) => problems.push(`line ${syncLine}: ${m}`));
     if (problems.length) throw new ConfigError(file, problems);
+  }
+  const workers = root.get('workers');
+  if (workers !== undefined) {
+    if (typeof workers !== 'number' || !Number.isInteger(workers) || workers < 1 || workers > 256) {
+      throw new ConfigError(file, [`line ${lineOf(root.get('workers', true) as Node)}: "workers" must be a whole number from 1 to 256`]);
+    }
+    out.workers = workers;
   }
   if (servicesNode === undefined || servicesNode === null) return out;
   if (!isSeq(servicesNode)) throw new ConfigError(file, [`line ${lineOf(servicesNode as Node)}: "services" must be a list`]);

@@ -36,6 +36,12 @@ export interface ControlOptions extends ExecContext {
   path: string;
   director: Director;
   log?: (msg: string) => void;
+  /**
+   * Runs before each request (worker shards: fold their counters into `director`, and
+   * gather their connections when the request lists them). Requests on one connection
+   * still run in order.
+   */
+  prepare?: (argv: readonly string[]) => Promise<void> | void;
 }
 
 export interface ControlRequest {
@@ -103,6 +109,7 @@ export class ControlServer {
     sock.on('close', () => this.sockets.delete(sock));
     sock.on('error', () => sock.destroy());
     let buf = '';
+    let chain: Promise<void> = Promise.resolve();
     sock.setEncoding('utf8');
     sock.on('data', (chunk: string) => {
       buf += chunk;
@@ -111,7 +118,16 @@ export class ControlServer {
         const line = buf.slice(0, nl);
         buf = buf.slice(nl + 1);
         if (line.trim() === '') continue;
-        sock.write(`${JSON.stringify(handleRequest(line, opts))}\n`);
+        if (!opts.prepare) {
+          sock.write(`${JSON.stringify(handleRequest(line, opts))}\n`);
+          continue;
+        }
+        chain = chain
+          .then(() => opts.prepare!(requestArgv(line)))
+          .catch((e: Error) => opts.log?.(`control request: ${e.message}`))
+          .then(() => {
+            if (!sock.destroyed) sock.write(`${JSON.stringify(handleRequest(line, opts))}\n`);
+          });
       }
       if (buf.length > MAX_REQUEST) {
         sock.end(`${JSON.stringify(badRequest('request too long'))}\n`);
@@ -140,6 +156,21 @@ export function handleRequest(line: string, opts: ControlOptions): ExecResult {
     opts.log?.(`control request failed: ${(e as Error).stack ?? String(e)}`);
     return { stdout: '', stderr: `tsvs: internal error: ${(e as Error).message}\n`, exit: 1 };
   }
+}
+
+/** The argv of a request line, [] when it is not a valid request (handleRequest says why). */
+function requestArgv(line: string): readonly string[] {
+  try {
+    const req = JSON.parse(line) as Partial<ControlRequest> | null;
+    return Array.isArray(req?.argv) && req.argv.every((a) => typeof a === 'string') ? req.argv : [];
+  } catch {
+    return [];
+  }
+}
+
+/** Does this ipvsadm command line list connections (-c, --connection, -Lc...)? */
+export function listsConnections(argv: readonly string[]): boolean {
+  return argv.some((a) => a === '--connection' || /^-[a-zA-Z]*c/.test(a));
 }
 
 function badRequest(why: string): ExecResult {

@@ -1,5 +1,8 @@
 // The director daemon: one capture backend, the pipeline, the director core, neighbour
-// resolution and the housekeeping clock. It owns the VIPs at L2 (gratuitous ARP at
+// resolution and the housekeeping clock. With `workers` the packets are forwarded by
+// worker threads (src/control/daemon-workers.ts) and this thread's backend and pipeline
+// handle ARP only; the director here is then the control-plane model, its counters
+// folded in from the workers by refresh(). It owns the VIPs at L2 (gratuitous ARP at
 // start, ARP answers), reloads its configuration without dropping connections, and can
 // write a status snapshot (ipvsadm's snapshot form) for tools and the demo.
 //
@@ -29,6 +32,8 @@ import type { HealthConfig } from '../health/types';
 import { reconcile, type ReconcileReport } from './reconcile';
 import { SyncManager, type SyncDaemonConfig } from '../ha/sync/manager';
 import type { SyncSendRules } from '../ha/sync/master';
+import { DataPlaneWorkers, type WorkerFigures, type WorkersOptions } from './daemon-workers';
+import type { ConnSnapshot } from '../ipvsadm/snapshot';
 
 export type Logger = (msg: string) => void;
 
@@ -46,6 +51,11 @@ export interface DaemonOptions {
   /** Sync sending rules and message version (the config's `sync:` tunables). */
   syncRules?: Partial<SyncSendRules>;
   syncVersion?: 0 | 1;
+  /**
+   * Forward in worker threads (src/control/daemon-workers.ts). `backend` is then the main
+   * thread's ARP-only socket (openCapture(..., MAIN_THREAD, n)). Absent: forward here.
+   */
+  workers?: WorkersOptions | null;
 }
 
 export interface DaemonStatus extends IpvsSnapshot {
@@ -56,6 +66,8 @@ export interface DaemonStatus extends IpvsSnapshot {
   health: { counters: Record<string, number>; reals: Record<string, { real: string; status: string; failures: number }[]> } | null;
   active: boolean;
   sync: Record<string, number>;
+  /** With worker threads: each one's CPU and own counts (the totals above include them). */
+  workers?: WorkerFigures[];
 }
 
 export class Daemon {
@@ -72,6 +84,8 @@ export class Daemon {
   /** Connection sync (master and/or backup). */
   readonly sync: SyncManager;
   private active: boolean;
+  /** The data-plane workers, when the daemon forwards in several threads. */
+  readonly workers: DataPlaneWorkers | null;
 
   constructor(opts: DaemonOptions) {
     this.backend = opts.backend;
@@ -81,8 +95,11 @@ export class Daemon {
     this.director = new Director({ maxConns: opts.maxConns ?? 1 << 20, now: 0 });
     this.neighbours = new Neighbours(opts.backend.mac, opts.ourIp, (f, len) => this.pipeline.queueFrame(f, len));
     this.pipeline = new Pipeline(this.director, opts.backend, opts.ourIp, this.neighbours);
-    this.neighbours.onChange = (ip, mac) =>
+    this.workers = opts.workers ? new DataPlaneWorkers(this.director, this.pipeline.stats, { ...opts.workers, ourIp: opts.ourIp, t0: this.t0, log: this.log }) : null;
+    this.neighbours.onChange = (ip, mac) => {
       this.log(mac ? `real server ${formatV4(ip)} is at ${[...mac].map((b) => b.toString(16).padStart(2, '0')).join(':')}` : `real server ${formatV4(ip)} stopped answering ARP: unavailable`);
+      this.workers?.push(); // the workers forward with the MACs resolved here
+    };
     this.director.services.onDestRemoved = (d: Dest) => this.neighbours.untrack(d);
     this.sync = new SyncManager(this.director, { log: this.log, rules: opts.syncRules, version: opts.syncVersion });
     this.active = !opts.standby;
@@ -110,6 +127,26 @@ export class Daemon {
   /** Starts the sync daemons a configuration asks for (errors are thrown as IpvsError). */
   startSync(daemons: readonly SyncDaemonConfig[]): void {
     for (const d of daemons) this.sync.start(d);
+  }
+
+  /** With workers: starts them (one by one) and sends them the configuration. Call before start(). */
+  async startWorkers(): Promise<void> {
+    await this.workers?.start();
+  }
+
+  /** With workers: folds their counters into `director` (listings, status, metrics read it). */
+  refresh(): void {
+    this.workers?.pull();
+  }
+
+  /** Entries in the connection table(s): the workers' shards summed, or this thread's table. */
+  connCount(): number {
+    return this.workers ? this.workers.shared.table().size : this.director.conns.size;
+  }
+
+  /** Every connection (`-L -c`): from the workers' shards, or null when this thread forwards. */
+  connections(): Promise<ConnSnapshot[]> | null {
+    return this.workers ? this.workers.connections() : null;
   }
 
   /** The health checker, once a configuration asks for checks. */
@@ -184,6 +221,7 @@ export class Daemon {
   stop(): void {
     this.sync.close();
     void this.monitor?.stop();
+    this.workers?.stop();
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     this.backend.stop();
@@ -193,6 +231,7 @@ export class Daemon {
   }
 
   status(): DaemonStatus {
+    this.refresh();
     const snap = snapshotFromTable(this.director.services, {
       connTabSize: this.director.conns.slots,
       timeouts: this.director.timeouts.get(),
@@ -206,16 +245,18 @@ export class Daemon {
       ...snap,
       drops,
       pipeline: { ...this.pipeline.stats },
-      conns: this.director.conns.size,
+      conns: this.connCount(),
       unresolved: this.neighbours.unresolved().map(formatV4),
       health: this.monitor ? { counters: { ...this.monitor.counters }, reals: this.monitor.status() } : null,
       active: this.active,
       sync: this.sync.counters(),
+      ...(this.workers ? { workers: this.workers.perWorker() } : {}),
     };
   }
 
   private tick(): void {
     const now = this.now();
+    this.refresh(); // before the rate estimator samples the counters
     this.director.tick(now);
     this.neighbours.tick(now);
     this.pipeline.flush();
@@ -244,6 +285,7 @@ export class Daemon {
       if (fresh || this.timer) this.announce();
     }
     this.pipeline.flush();
+    this.workers?.push();
   }
 
   private writeStatus(): void {

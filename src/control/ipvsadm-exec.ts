@@ -48,6 +48,8 @@ export interface ExecContext {
   resolver?: NameResolver;
   /** The connection-sync engine (--start-daemon, --stop-daemon, -L --daemon); absent: not available. */
   sync?: SyncControl;
+  /** The connections -L -c lists, when they are not in `director.conns` (worker shards). */
+  connections?: () => ConnSnapshot[];
 }
 
 /** What --start-daemon/--stop-daemon/-L --daemon need (src/ha/sync/manager.ts implements it). */
@@ -174,7 +176,7 @@ export function snapshot(director: Director, ctx: ExecContext, withConns: boolea
   return snapshotFromTable(director.services, {
     connTabSize: ctx.connTabSize ?? director.conns.slots,
     timeouts: director.timeouts.get(),
-    connections: withConns ? connections(director) : [],
+    connections: withConns ? (ctx.connections ? ctx.connections() : connections(director)) : [],
     daemons: ctx.sync?.daemons() ?? [],
   });
 }

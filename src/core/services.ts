@@ -69,6 +69,12 @@ export class ServiceTable {
   generation = 0;
   /** Called when a dest leaves a service (the director drops its MAC entry etc.). */
   onDestRemoved: ((d: Dest) => void) | null = null;
+  /**
+   * With worker shards (src/control/counter-aggregator.ts): may a freed dest id be handed
+   * out again? A worker may still hold connections to a deleted dest under its id.
+   * null: always (one thread).
+   */
+  idReusable: ((id: number) => boolean) | null = null;
 
   find(ref: ServiceRef): Service | undefined {
     return this.byKey.get(serviceKey(ref.af, ref.fwmark ? IPPROTO_TCP : ref.proto, ref.addr, ref.port, ref.fwmark));
@@ -122,14 +128,18 @@ export class ServiceTable {
     this.generation++;
   }
 
-  addDest(ref: ServiceRef, spec: DestSpec): Dest {
+  /**
+   * -a. `id` (worker shards only) gives the new dest the id the main thread chose; a
+   * deleted dest is then brought back only if it had that id.
+   */
+  addDest(ref: ServiceRef, spec: DestSpec, id?: number): Dest {
     const svc = this.find(ref);
     if (!svc) throw ERR.serviceNotDefined();
     const port = destPort(svc, spec);
     checkDestSpec(svc, spec);
     if (svc.dests.some((d) => d.port === port && d.addr.equals(spec.addr))) throw ERR.destExists();
     // A deleted dest still referenced by connections comes back with its counters (trash).
-    let dest = this.findTrashed(svc, spec.addr, port);
+    let dest = this.findTrashed(svc, spec.addr, port, id);
     if (dest) {
       dest.svc = svc;
       dest.flags = DEST_F_AVAILABLE;
@@ -139,11 +149,13 @@ export class ServiceTable {
       dest.uThreshold = spec.uThreshold;
       dest.lThreshold = spec.lThreshold;
     } else {
-      const id = this.freeDestIds.length ? this.freeDestIds.pop()! : this.dests.length;
-      dest = new Dest(id, svc, spec.addr, port, spec.weight, spec.fwd);
+      const newId = id ?? this.takeDestId();
+      if (this.dests[newId]) throw new Error(`dest id ${newId} is in use`);
+      while (this.dests.length < newId) this.dests.push(null);
+      dest = new Dest(newId, svc, spec.addr, port, spec.weight, spec.fwd);
       dest.uThreshold = spec.uThreshold;
       dest.lThreshold = spec.lThreshold;
-      this.dests[id] = dest;
+      this.dests[newId] = dest;
     }
     svc.dests.unshift(dest);
     svc.scheduler.addDest(svc, dest);
@@ -220,9 +232,17 @@ export class ServiceTable {
 
   private readonly trashOwner = new Map<Dest, Service>();
 
-  private findTrashed(svc: Service, addr: Addr, port: number): Dest | undefined {
+  private takeDestId(): number {
+    const free = this.freeDestIds;
+    for (let i = free.length - 1; i >= 0; i--) {
+      if (this.idReusable === null || this.idReusable(free[i])) return free.splice(i, 1)[0];
+    }
+    return this.dests.length;
+  }
+
+  private findTrashed(svc: Service, addr: Addr, port: number, id?: number): Dest | undefined {
     for (const [d, owner] of this.trashOwner) {
-      if (owner === svc && d.port === port && d.addr.equals(addr)) {
+      if (owner === svc && d.port === port && d.addr.equals(addr) && (id === undefined || d.id === id)) {
         this.trashOwner.delete(d);
         return d;
       }

@@ -11,6 +11,12 @@ import type { NativeIoError } from './native';
 
 export interface AfPacketBackendOptions extends Omit<AfPacketOptions, 'filter'> {
   vips: readonly number[];
+  /**
+   * Which frames the filter lets through: 'all' (default: ARP and IPv4 to a VIP), 'arp'
+   * (ARP only: the main thread's socket when workers forward), 'ipv4' (IPv4 to a VIP
+   * only: a worker's socket).
+   */
+  frames?: 'all' | 'arp' | 'ipv4';
   /** Called when polling fails (link down, interface gone). */
   onError?: (err: NativeIoError) => void;
 }
@@ -21,14 +27,16 @@ export class AfPacketBackend implements IoBackend {
   readonly vnetHdr: boolean;
   readonly sock: AfPacketSocket;
   private readonly onError: ((err: NativeIoError) => void) | undefined;
+  private readonly frames: 'all' | 'arp' | 'ipv4';
 
   constructor(ifname: string, opts: AfPacketBackendOptions) {
     const info = ifInfo(ifname);
     this.mac = new Uint8Array(info.mac);
     this.mtu = info.mtu;
-    const { vips, onError, ...sockOpts } = opts;
+    const { vips, onError, frames, ...sockOpts } = opts;
+    this.frames = frames ?? 'all';
     this.vnetHdr = sockOpts.vnetHdr ?? true;
-    this.sock = new AfPacketSocket(ifname, { ...sockOpts, vnetHdr: this.vnetHdr, filter: vipFilter({ vips: [...vips] }) });
+    this.sock = new AfPacketSocket(ifname, { ...sockOpts, vnetHdr: this.vnetHdr, filter: this.filter(vips) });
     this.onError = onError;
   }
 
@@ -49,7 +57,13 @@ export class AfPacketBackend implements IoBackend {
   }
 
   setVips(vips: readonly number[]): void {
-    this.sock.setFilter(vipFilter({ vips: [...vips] }));
+    this.sock.setFilter(this.filter(vips));
+  }
+
+  private filter(vips: readonly number[]): Uint32Array {
+    if (this.frames === 'arp') return vipFilter({ vips: [] });
+    // no VIP yet: an IPv4-only socket must still get a program (that accepts nothing)
+    return vipFilter({ vips: [...vips], arp: this.frames === 'all' });
   }
 
   stop(): void {

@@ -76,12 +76,13 @@ export const PACKET_FANOUT_CPU = 2;
 export const PACKET_FANOUT_ROLLOVER = 3;
 export const PACKET_FANOUT_RND = 4;
 export const PACKET_FANOUT_QM = 5;
+export const PACKET_FANOUT_CBPF = 6;
 export const PACKET_FANOUT_FLAG_ROLLOVER = 0x1000;
 export const PACKET_FANOUT_FLAG_UNIQUEID = 0x2000;
 export const PACKET_FANOUT_FLAG_IGNORE_OUTGOING = 0x4000;
 export const PACKET_FANOUT_FLAG_DEFRAG = 0x8000;
 
-const FANOUT_MODES = { hash: PACKET_FANOUT_HASH, lb: PACKET_FANOUT_LB, cpu: PACKET_FANOUT_CPU, rollover: PACKET_FANOUT_ROLLOVER, rnd: PACKET_FANOUT_RND, qm: PACKET_FANOUT_QM } as const;
+const FANOUT_MODES = { hash: PACKET_FANOUT_HASH, lb: PACKET_FANOUT_LB, cpu: PACKET_FANOUT_CPU, rollover: PACKET_FANOUT_ROLLOVER, rnd: PACKET_FANOUT_RND, qm: PACKET_FANOUT_QM, cbpf: PACKET_FANOUT_CBPF } as const;
 export type FanoutMode = keyof typeof FANOUT_MODES;
 
 // errno numbers sendBatch may return negated (asm-generic/errno*.h, Linux on x86/arm).
@@ -97,8 +98,14 @@ export const ENOBUFS = 105;
 export interface FanoutOptions {
   /** Group id shared by the sockets that split the traffic, 0-65535. */
   group: number;
-  /** How the kernel picks a socket; 'hash' (default) keeps a flow on one socket. */
+  /**
+   * How the kernel picks a socket; 'hash' (default) keeps a flow on one socket. 'cbpf'
+   * runs `program` (classic BPF; its return value modulo the group size is the index of
+   * the socket, in the order the sockets joined), see src/io/fanout.ts.
+   */
   mode?: FanoutMode;
+  /** With mode 'cbpf': the program (4 words per instruction, as src/io/bpf.ts builds). */
+  program?: Uint32Array;
   /**
    * Reassemble IP fragments before the socket is picked (PACKET_FANOUT_FLAG_DEFRAG), so
    * that a fragmented datagram reaches one socket whole. Default false: the reassembled
@@ -299,6 +306,8 @@ export class AfPacketSocket {
         throw new RangeError(`fanout.mode must be one of ${Object.keys(FANOUT_MODES).join(', ')}, got ${describe(mode)}`);
       const defrag = f.defrag === undefined ? false : checkBool('fanout.defrag', f.defrag);
       const rollover = f.rollover === undefined ? false : checkBool('fanout.rollover', f.rollover);
+      if (mode === 'cbpf') checkFilter(f.program);
+      else if (f.program !== undefined) throw new TypeError(`fanout.program needs fanout.mode 'cbpf', got ${describe(mode)}`);
       fanoutArg = FANOUT_MODES[mode] | (defrag ? PACKET_FANOUT_FLAG_DEFRAG : 0) | (rollover ? PACKET_FANOUT_FLAG_ROLLOVER : 0);
     }
 
@@ -317,6 +326,7 @@ export class AfPacketSocket {
     if (fanoutArg >= 0) {
       try {
         this.sock.joinFanout(options.fanout!.group, fanoutArg);
+        if (options.fanout!.program !== undefined) this.sock.setFanoutProgram(options.fanout!.program);
       } catch (e) {
         this.sock.close();
         throw explain(e, `PACKET_FANOUT group ${options.fanout!.group} on "${ifname}"`);

@@ -11,6 +11,10 @@ export interface NativeAddon {
   ifInfo(name: string): NativeIfInfo;
   /** AF_PACKET socket with a TPACKET_V3 RX ring (native/afpacket.cc). Use src/io/afpacket.ts. */
   PacketSocket: NativePacketSocketCtor;
+  /** Pins the calling thread (pthread_setaffinity_np) to these CPUs (native/affinity.cc). */
+  setThreadAffinity(cpus: number[]): void;
+  /** The calling thread's allowed CPUs. */
+  getThreadAffinity(): number[];
   /** Constants of the descriptor layouts, as compiled (src/io/afpacket.ts checks them). */
   afpacketLayout: NativeAfPacketLayout;
 }
@@ -111,6 +115,8 @@ export interface NativePacketSocket {
   detachFilter(): void;
   /** PACKET_FANOUT with `group | typeAndFlags << 16`. */
   joinFanout(group: number, typeAndFlags: number): void;
+  /** PACKET_FANOUT_DATA: the classic BPF program of a PACKET_FANOUT_CBPF group (4 words per instruction). */
+  setFanoutProgram(prog: Uint32Array): void;
   stats(): NativePacketStats;
   /** Calls `cb` on the loop thread when the socket is readable; `err` when polling failed (then stopped). */
   start(cb: (err?: Error & NativeErrorFields) => void): void;

@@ -52,10 +52,15 @@ export interface MetricsOptions {
   health?: () => HealthMonitor | null;
   /** Connection-sync counters (SyncManager.counters()), read at scrape time. */
   sync?: () => Record<string, number>;
+  /** Called before each scrape (worker shards: fold their counters into the director). */
+  refresh?: () => void;
+  /** Connection-table figures when the table is sharded over workers (default: director.conns). */
+  table?: () => { size: number; occupied: number; capacity: number; refused: number; evicted: number };
 }
 
 export class Metrics {
   readonly registry = new Registry();
+  private readonly refresh: (() => void) | undefined;
 
   constructor(
     readonly director: Director,
@@ -63,6 +68,7 @@ export class Metrics {
     opts: MetricsOptions = {},
   ) {
     const reg = [this.registry];
+    this.refresh = opts.refresh;
     if (opts.processMetrics) collectDefaultMetrics({ register: this.registry });
     if (opts.health) registerHealthMetrics(reg, opts.health);
     const sync = opts.sync;
@@ -154,13 +160,15 @@ export class Metrics {
 
     const tableGauge = (name: string, help: string, read: () => number) =>
       new Gauge({ name, help, registers: reg, collect() { this.set(read()); } });
-    tableGauge('tsvs_conn_table_entries', 'Connections (and persistence templates) in the connection table.', () => director.conns.size);
-    tableGauge('tsvs_conn_table_occupied', 'Records holding a table place: entries plus expired records not yet reclaimed.', () => director.conns.occupied);
-    tableGauge('tsvs_conn_table_capacity', 'Most records the connection table holds (--max-conns).', () => director.conns.maxConns);
+    const t = director.conns;
+    const table = opts.table ?? (() => ({ size: t.size, occupied: t.occupied, capacity: t.maxConns, refused: t.refusedFull, evicted: t.evicted }));
+    tableGauge('tsvs_conn_table_entries', 'Connections (and persistence templates) in the connection table.', () => table().size);
+    tableGauge('tsvs_conn_table_occupied', 'Records holding a table place: entries plus expired records not yet reclaimed.', () => table().occupied);
+    tableGauge('tsvs_conn_table_capacity', 'Most records the connection table holds (--max-conns).', () => table().capacity);
     const tableCounter = (name: string, help: string, read: () => number) =>
       new Counter({ name, help, registers: reg, collect() { this.reset(); this.inc(read()); } });
-    tableCounter('tsvs_conn_table_refused_total', 'New connections refused because the connection table was full.', () => director.conns.refusedFull);
-    tableCounter('tsvs_conn_table_evicted_total', 'Connections evicted to make room in a full table.', () => director.conns.evicted);
+    tableCounter('tsvs_conn_table_refused_total', 'New connections refused because the connection table was full.', () => table().refused);
+    tableCounter('tsvs_conn_table_evicted_total', 'Connections evicted to make room in a full table.', () => table().evicted);
 
     if (pipeline) {
       new Counter<'kind'>({
@@ -178,6 +186,7 @@ export class Metrics {
 
   /** The exposition text (what GET /metrics serves). */
   text(): Promise<string> {
+    this.refresh?.();
     return this.registry.metrics();
   }
 

@@ -1,0 +1,87 @@
+// A data-plane worker thread (node worker_threads): one AF_PACKET socket in the fanout
+// group, its own connection-table shard, the same Pipeline and Director as the
+// single-threaded daemon. It pins itself to its CPU, tells the main thread it has joined
+// the group (the pool starts the next worker only then: join order is the fanout index),
+// then forwards until told to stop.
+//
+// Between RX blocks it takes the main thread's messages: a new model (services, dests,
+// MACs, timeouts; src/dataplane/worker-model.ts), a request for its connection list
+// (`-L -c`), stop. After every block and every clock tick it publishes its counters
+// (src/dataplane/shard-publisher.ts). It never resolves neighbours or answers ARP: the
+// main thread does, and its socket is the only one that receives ARP.
+
+import { parentPort, workerData } from 'node:worker_threads';
+import { Director } from '../core/director';
+import { connections } from '../control/ipvsadm-exec';
+import { native } from '../io/native';
+import { openCapture } from '../io/open-capture';
+import { Pipeline } from './pipeline';
+import { ShardPublisher } from './shard-publisher';
+import { SharedCounters } from './shared-counters';
+import type { FromWorker, ToWorker, WorkerInit } from './worker-messages';
+import { applyModel } from './worker-model';
+
+function main(): void {
+  const port = parentPort;
+  if (!port) throw new Error('src/dataplane/worker.ts runs only as a worker thread');
+  const init = workerData as WorkerInit;
+  const post = (m: FromWorker) => port.postMessage(m);
+  const log = (msg: string) => post({ type: 'log', msg: `worker ${init.index}: ${msg}` });
+
+  if (init.cpu >= 0) native().setThreadAffinity([init.cpu]);
+  const backend = openCapture(
+    { ifname: init.ifname, vnetHdr: init.vnetHdr, fanoutGroup: init.fanoutGroup, fanoutKey: init.fanoutKey, onError: (e) => log(`capture: ${e.message}`) },
+    init.index,
+    init.workers,
+  );
+  const now = () => Math.floor((Date.now() - init.t0) / 1000);
+  const director = new Director({ maxConns: init.maxConns, now: now() });
+  const pipeline = new Pipeline(director, backend, init.ourIp, null);
+  const shared = new SharedCounters(init.layout, init.sab);
+  const publisher = new ShardPublisher(shared, init.index, director, pipeline.stats);
+  let vipsKey = '';
+
+  port.on('message', (m: ToWorker) => {
+    if (m.type === 'model') {
+      try {
+        const applied = applyModel(director, m.model);
+        publisher.setServices(applied.services, applied.slots, applied.tags);
+        const vips = [...director.index.vips4].sort((a, b) => a - b);
+        if (vips.join(',') !== vipsKey) {
+          vipsKey = vips.join(',');
+          backend.setVips(vips);
+        }
+      } catch (e) {
+        log(`model ${m.model.version} not fully applied: ${(e as Error).message}`);
+      }
+      publisher.sync();
+      shared.setApplied(init.index, m.model.version);
+    } else if (m.type === 'conns') {
+      post({ type: 'conns', id: m.id, conns: connections(director) });
+    } else if (m.type === 'stop') {
+      clearInterval(timer);
+      backend.stop();
+      backend.close();
+      port.close();
+    }
+  });
+
+  const onBlock = pipeline.onBlock;
+  backend.start((bytes, descs, count) => {
+    onBlock(bytes, descs, count);
+    publisher.sync();
+  });
+  const timer = setInterval(() => {
+    director.tick(now());
+    pipeline.flush();
+    publisher.sync();
+  }, 1000);
+  post({ type: 'ready', cpus: native().getThreadAffinity() });
+}
+
+try {
+  main();
+} catch (e) {
+  parentPort?.postMessage({ type: 'fatal', msg: (e as Error).message } satisfies FromWorker);
+  process.exitCode = 1;
+}
