@@ -9,9 +9,12 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { cpus, loadavg, release } from 'node:os';
 import { join } from 'node:path';
+import { nsRun } from '../lab/exec';
 import { labDownSync, labUp } from '../lab/lab';
+import { sleep } from '../lab/run';
 import type { Lab } from '../lab/state';
 import type { Progress } from './progress';
+import { parsePingRtts } from './workloads/ping';
 import { summarize, type Summary } from './stats';
 import { PeerSkipped, type BenchSettings, type InstalledPeer, type MetricDef, type Peer, type Workload, type WorkloadId } from './types';
 
@@ -59,6 +62,20 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
     timer = setTimeout(() => reject(new Error(`${what}: no result within ${Math.round(ms / 1000)} s`)), ms);
   });
   return Promise.race([p, t]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Waits (up to 5 s) until one ping to the target comes back within 20 ms, so that a run
+ * does not start while the director still works off the previous run's backlog.
+ */
+async function settle(clientNs: string, target: string): Promise<void> {
+  const end = Date.now() + 5000;
+  while (Date.now() < end) {
+    const r = await nsRun(clientNs, ['ping', '-n', '-c', '1', '-W', '1', target], { check: false, timeoutMs: 3000 });
+    const rtt = parsePingRtts(r.stdout)[0];
+    if (rtt !== undefined && rtt < 20_000) return;
+    await sleep(200);
+  }
 }
 
 /** Tears down the current lab if the process is interrupted. */
@@ -137,6 +154,7 @@ export async function runBench(o: RunOptions): Promise<BenchResults> {
             for (let r = 1; r <= o.settings.runs; r++) {
               say(`${w.label}: run ${r}/${o.settings.runs}`);
               try {
+                await settle(lab.client.ns, installed.target);
                 await installed.beforeRun?.(w.id);
                 const s = await withTimeout(w.runOnce(wctx), w.runBoundMs(o.settings), `${w.id} run ${r}`);
                 for (const [k, v] of Object.entries(s.values)) if (Number.isFinite(v)) (samples[k] ??= []).push(v);

@@ -11,7 +11,8 @@ import { sleep } from '../../lab/run';
 import type { Lab } from '../../lab/state';
 import { PeerSkipped, PORTS, type Peer } from '../types';
 
-export const HAPROXY_MAXCONN = 10_000;
+/** HAProxy wants about 2 FDs per connection and refuses a maxconn above its FD limit (20000 here). */
+export const HAPROXY_MAXCONN = 8000;
 
 export function haproxyConfig(lab: Lab): string {
   const servers = (port: number) => lab.realServers.map((r) => `  server ${r.name} ${r.ip}:${port}`).join('\n');

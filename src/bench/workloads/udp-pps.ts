@@ -20,7 +20,7 @@ const WARMUP_MS = 700;
 
 export const UDP_METRICS: readonly MetricDef[] = [
   { id: 'udp.mpps', label: 'UDP 64 B delivered', unit: 'Mpps', better: 'higher' },
-  { id: 'udp.sentMpps', label: 'UDP 64 B sent by trafgen', unit: 'Mpps', better: 'higher' },
+  { id: 'udp.sentMpps', label: 'UDP 64 B sent by trafgen (over its whole life, approximate)', unit: 'Mpps', better: 'higher' },
   { id: 'udp.cpuNsPerPkt', label: 'CPU per delivered packet (softirq + director processes)', unit: 'ns', better: 'lower' },
 ];
 
@@ -87,7 +87,7 @@ export const udpWorkload: Workload = {
       const secs = (c1.at - c0.at) / 1000;
       const pkts = d1 - d0;
       const cpu = cpuDelta(c0, c1);
-      await stopPid(tg.pid, { graceMs: 3000 });
+      await interrupt(tg.pid);
       const lifeSec = (Date.now() - t0) / 1000;
       const sent = /(\d+) packets outgoing/.exec(readFileSync(log, 'utf8'));
       const out: Record<string, number> = { 'udp.mpps': pkts / secs / 1e6 };
@@ -96,10 +96,41 @@ export const udpWorkload: Workload = {
       if (sent) out['udp.sentMpps'] = Number(sent[1]) / lifeSec / 1e6;
       return { values: out };
     } finally {
-      await stopPid(tg.pid, { graceMs: 3000 });
+      await interrupt(tg.pid);
     }
   },
 };
+
+/**
+ * trafgen forks one sender per CPU and prints its totals only on SIGINT to the whole group
+ * (as a terminal's ^C does). startInNs made it the leader of a process group of its own,
+ * so the group is ours: SIGINT it, wait, then SIGKILL the group if anything is left.
+ */
+async function interrupt(pid: number): Promise<void> {
+  const group = (sig: NodeJS.Signals) => {
+    try {
+      process.kill(-pid, sig);
+    } catch {
+      // the group is gone
+    }
+  };
+  group('SIGINT');
+  for (let i = 0; i < 100 && groupAlive(pid); i++) await sleep(20);
+  if (groupAlive(pid)) {
+    group('SIGKILL');
+    for (let i = 0; i < 50 && groupAlive(pid); i++) await sleep(20);
+  }
+  await stopPid(pid, { graceMs: 1000 });
+}
+
+function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 function tail(file: string): string {
   try {
