@@ -1,7 +1,8 @@
 // Turns a bench report into the chart: one group per headline metric (delivered UDP pps,
 // CPU per packet, conn/s, conn p99, ping p50 and p99, iperf3 in its four settings), a bar
 // per peer with its min-max whisker, labelled with the median, the unit and the ratio to
-// nft DR. Skipped peers and peers that do not carry a workload say so instead of a bar.
+// nft DR. Peers that do not carry a workload say so instead of a bar; skipped peers
+// (a daemon variant this build lacks) are left out and named in the footer.
 
 import { defaultLabel, type ChartSpec } from './chart-svg';
 import { REFERENCE_PEER, type BenchReport } from './report';
@@ -11,13 +12,15 @@ export const CHART_METRICS = ['udp.mpps', 'udp.cpuNsPerPkt', 'conn.rate', 'conn.
 
 export function chartSpec(rep: BenchReport): ChartSpec {
   const s = rep.settings;
+  const shown = rep.peers.filter((p) => !p.skipped);
+  const skipped = rep.peers.filter((p) => p.skipped).map((p) => `${p.label} (${p.skipped})`);
   const groups = [];
   for (const id of CHART_METRICS) {
     const m = rep.metrics.find((x) => x.id === id);
     if (!m) continue;
-    const bars = rep.peers.map((p) => {
+    const bars = shown.map((p) => {
       const sum = rep.results[p.id]?.[id];
-      if (!sum) return { series: p.id, missing: p.skipped ? 'skipped (see notes)' : 'not measured / not applicable' };
+      if (!sum) return { series: p.id, missing: 'not measured / not applicable' };
       const r = p.id === REFERENCE_PEER ? undefined : ratioTo(rep.results, id, p.id, REFERENCE_PEER);
       const label = `${defaultLabel(sum.median)} ${m.unit}${r === undefined ? '' : `  ×${r.toFixed(2)} vs nft DR`}`;
       return { series: p.id, value: sum.median, min: sum.min, max: sum.max, label };
@@ -28,8 +31,8 @@ export function chartSpec(rep: BenchReport): ChartSpec {
   return {
     title: 'tsvs beside its peers, namespace lab (veth + bridge)',
     subtitle: `median of ${s.runs} run(s) × ${s.seconds} s, whiskers min–max; ${rep.host.cpus} vCPUs (shared), kernel ${rep.host.kernel}; ${rep.date}`,
-    series: rep.peers.map((p) => ({ id: p.id, label: p.label })),
+    series: shown.map((p) => ({ id: p.id, label: p.label })),
     groups,
-    footer: [...goals, `command: ${rep.command}`],
+    footer: [...goals, ...(skipped.length ? [`skipped: ${skipped.join('; ')}`] : []), `command: ${rep.command}`],
   };
 }

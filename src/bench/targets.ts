@@ -4,7 +4,8 @@
 //
 // CPU per packet is compared as the director's own cost: each peer's CPU per delivered
 // packet minus the no-director row's (which holds the generator's and the real servers'
-// share, see cpu.ts). Without a no-director row the raw figures are compared.
+// share, see cpu.ts). Without a no-director row, or when noise puts that row above either
+// peer, the raw figures are compared, and the note says so.
 
 import type { Summary } from './stats';
 
@@ -59,13 +60,12 @@ export function evaluateTarget(t: TargetDef, r: Results): TargetResult {
   let note: string | undefined;
   if (t.overNone) {
     const none = med(r, 'none', t.metric);
-    if (none !== undefined) {
+    if (none !== undefined && a > none && b > none) {
       a -= none;
       b -= none;
       note = `each minus the no-director row (${none.toFixed(0)})`;
-      if (b <= 0) return { ...t, status: 'n/a', note: `${t.b} is not above the no-director row (noise)` };
     } else {
-      note = 'raw figures (no no-director row)';
+      note = none === undefined ? 'raw figures (no no-director row)' : 'raw figures (the no-director row is not below both: noise)';
     }
   }
   let value: number;

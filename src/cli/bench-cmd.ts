@@ -2,7 +2,7 @@
 // DNAT, HAProxy and no director (src/bench/). This file parses and checks the arguments,
 // runs the bench, and writes the table (stdout), the JSON and the SVG chart.
 
-import { writeFileSync, mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { chartSpec } from '../bench/chart-data';
@@ -10,7 +10,7 @@ import { renderChart } from '../bench/chart-svg';
 import { ALL_PEERS, PEER_IDS } from '../bench/peers';
 import { Progress } from '../bench/progress';
 import { buildReport, renderTable, writeJson } from '../bench/report';
-import { runBench } from '../bench/runner';
+import { runBench, RESULTS_VERSION, type BenchResults } from '../bench/runner';
 import { WORKLOAD_IDS, type BenchSettings, type WorkloadId } from '../bench/types';
 import { workloadById } from '../bench/workloads';
 import { UsageError } from './usage-error';
@@ -43,6 +43,8 @@ Options:
   --pings N         pings per run (default 50; --quick: 20)
   --out FILE        JSON results (default ${DEFAULT_OUT})
   --svg FILE        SVG chart (default: the JSON path with .svg)
+  --from FILE       do not measure: rebuild the table, JSON (--out) and chart from
+                    the results in FILE (a JSON this command wrote)
   --no-progress     no progress line on stderr
   -h, --help        this text
 `;
@@ -55,6 +57,8 @@ export interface BenchArgs {
   svg: string;
   progress: boolean;
   help: boolean;
+  /** Re-report these results instead of measuring. */
+  from?: string;
 }
 
 function int(name: string, s: string | undefined, lo: number, hi: number, dflt: number): number {
@@ -91,6 +95,7 @@ export function parseBenchArgs(argv: string[], cwd = process.cwd()): BenchArgs {
         out: { type: 'string' },
         svg: { type: 'string' },
         'no-progress': { type: 'boolean' },
+        from: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -117,6 +122,7 @@ export function parseBenchArgs(argv: string[], cwd = process.cwd()): BenchArgs {
     svg,
     progress: !values['no-progress'],
     help: values.help ?? false,
+    from: values.from === undefined ? undefined : resolve(cwd, values.from),
   };
 }
 
@@ -126,21 +132,36 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write(HELP);
     return 0;
   }
-  if (process.getuid?.() !== 0) throw new UsageError('tsvs bench: the lab needs root (network namespaces)', 1);
-  const peers = ALL_PEERS.filter((p) => a.peers.includes(p.id));
-  const workloads = a.workloads.map(workloadById);
-  const res = await runBench({
-    peers,
-    workloads,
-    settings: a.settings,
-    progress: new Progress(process.stderr, !a.progress),
-    command: ['tsvs', 'bench', ...argv].join(' '),
-  });
+  const res = a.from ? readResults(a.from) : await measure(a, argv);
   const rep = buildReport(res);
   process.stdout.write(renderTable(rep));
   writeJson(a.out, rep);
   mkdirSync(dirname(a.svg), { recursive: true });
   writeFileSync(a.svg, renderChart(chartSpec(rep)));
-  process.stdout.write(`\nwrote ${a.out} and ${a.svg} (${res.durationSec} s)\n`);
+  process.stdout.write(`\nwrote ${a.out} and ${a.svg}${a.from ? '' : ` (${res.durationSec} s)`}\n`);
   return 0;
+}
+
+async function measure(a: BenchArgs, argv: string[]): Promise<BenchResults> {
+  if (process.getuid?.() !== 0) throw new UsageError('tsvs bench: the lab needs root (network namespaces)', 1);
+  return runBench({
+    peers: ALL_PEERS.filter((p) => a.peers.includes(p.id)),
+    workloads: a.workloads.map(workloadById),
+    settings: a.settings,
+    progress: new Progress(process.stderr, !a.progress),
+    command: ['tsvs', 'bench', ...argv].join(' '),
+  });
+}
+
+function readResults(file: string): BenchResults {
+  let j: BenchResults;
+  try {
+    j = JSON.parse(readFileSync(file, 'utf8')) as BenchResults;
+  } catch (e) {
+    throw new UsageError(`tsvs bench: --from ${file}: ${(e as Error).message}`, 1);
+  }
+  if (j.version !== RESULTS_VERSION || !j.results || !Array.isArray(j.peers)) {
+    throw new UsageError(`tsvs bench: --from ${file}: not a tsvs bench results file (version ${RESULTS_VERSION})`, 1);
+  }
+  return j;
 }

@@ -59,7 +59,7 @@ test('chart from a report: ratios to nft DR, skipped and absent rows', () => {
   const svg = renderChart(c);
   assertWellFormed(svg);
   assert.ok(svg.includes('×1.22 vs nft DR'), 'UDP ratio label');
-  assert.ok(svg.includes('skipped (see notes)'));
+  assert.ok(svg.includes('skipped: tsvs --workers 2 (Unknown option &apos;--workers&apos;)'), 'skipped peers in the footer');
   assert.ok(svg.includes('not measured / not applicable'), 'haproxy has no UDP bar');
-  assert.equal(c.series.length, rep.peers.length);
+  assert.deepEqual(c.series.map((x) => x.id), ['tsvs', 'nft-dr', 'nft-dnat', 'haproxy', 'none']);
 });

@@ -33,6 +33,11 @@ test('CPU per packet is compared over the no-director row; raw without one', () 
   assert.equal(raw.value, 3000 / 2400);
   assert.equal(raw.status, 'met');
   assert.match(raw.note!, /raw/);
+  const noisy = sampleResults().results;
+  noisy.none['udp.cpuNsPerPkt'].median = 2500; // above nft DR's 2400
+  const n = evaluateTarget(TARGETS.find((t) => t.id === 'cpu-vs-nftdr')!, noisy);
+  assert.equal(n.value, 3000 / 2400);
+  assert.match(n.note!, /noise/);
 });
 
 test('added latency is a difference in µs; missing rows give n/a', () => {
