@@ -1,6 +1,7 @@
 // `tsvs`: the director's own command. Subcommands:
 //   simulate   where would these flows go? (rules in ipvsadm-save form)
 //   demo       the demonstration run behind `npm run demo`
+//   bench      the end-to-end bench behind `npm run bench`
 // Each subcommand lives in its own module; this file only dispatches and turns errors
 // into one clear line and an exit code.
 
@@ -22,6 +23,9 @@ Commands:
              install tsvsadm as /usr/sbin/ipvsadm (dpkg-divert of a packaged
              ipvsadm) for tools such as ldirectord; uninstall undoes it (root)
   demo       the demonstration run (npm run demo)
+  bench [--quick] [--runs N] [--seconds S] [--peers LIST] [--workloads LIST]
+             end-to-end bench in a namespace lab: tsvs beside nftables DR, nftables
+             DNAT, HAProxy and no director; table, JSON and SVG (npm run bench)
   lab up|down|status [--realservers N] [--name NAME] [--routed] [--offloads on|off]
              an LVS-DR lab in network namespaces: client, director, real servers
   help       this text
@@ -35,6 +39,7 @@ type Handler = (args: string[]) => Promise<number> | number;
 const commands: Record<string, () => Promise<Handler>> = {
   simulate: async () => (await import('./simulate-cmd')).run,
   demo: async () => (await import('./demo-cmd')).run,
+  bench: async () => (await import('./bench-cmd')).run,
   lab: async () => (await import('../lab/cli')).run,
   daemon: async () => (await import('./daemon-cmd')).run,
   ipvsadm: async () => (await import('./ipvsadm-install-cmd')).run,
