@@ -1,4 +1,5 @@
-// `tsvs daemon --interface IF [--config FILE] [--rules FILE]`: runs the director on one interface.
+// `tsvs daemon --interface IF [--config FILE] [--rules FILE] [--capture afpacket|tun|pcap]`:
+// runs the director on one interface; the capture backend comes from src/io/open-capture.ts.
 // Logs to stderr; SIGTERM/SIGINT stop it cleanly; SIGHUP reloads the config without
 // dropping existing connections. Every start-up problem is one clear line and exit 1
 // (2 for bad arguments or a broken config file).
@@ -14,16 +15,18 @@ import { ControlServer, socketPath } from '../control/control-socket';
 import { Daemon } from '../control/daemon';
 import { EarlyDrop } from '../dataplane/early-drop';
 import { loadRules, parseRules, RulesError } from '../control/rules-file';
-import { AfPacketBackend } from '../io/afpacket-backend';
 import { ifInfo } from '../io/afpacket';
+import { CAPTURE_MODES, DEFAULT_TUN_NAME, isCaptureMode, openCapture, type OpenedCapture } from '../io/open-capture';
+import { ipForward, tunRouteCommands } from '../io/tun-backend';
 import { parseListen, startMetricsServer } from '../metrics/http';
 import { Metrics } from '../metrics/metrics';
 import { UsageError } from './usage-error';
 
 const HELP = `Usage: tsvs daemon --interface IF [options]
 
-Runs the director on interface IF: captures frames for the VIPs (AF_PACKET), answers ARP
-and ping for them, and forwards connections to the real servers (direct routing).
+Runs the director on interface IF: captures frames for the VIPs, answers ping for them
+(and ARP, except with --capture tun), and forwards connections to the real servers
+(direct routing) out of IF.
 
 Options:
   --interface IF      the interface on the real servers' segment (required)
@@ -33,7 +36,22 @@ Options:
                       'tsvsadm -S -n' prints); applied after --config
   --max-conns N       connection table capacity (default 1048576)
   --status-file FILE  write a JSON status snapshot every second
-  --no-vnet           do not use vnet headers (GSO/checksum offload pass-through)
+  --capture MODE      how VIP traffic reaches tsvs (default afpacket):
+                        afpacket  AF_PACKET TPACKET_V3 ring on IF (fastest)
+                        tun       the kernel routes the VIPs into a TUN device; tsvs
+                                  sends the DR frames out of IF. The host is a router:
+                                  needs net.ipv4.ip_forward=1 and, without --tun-routes,
+                                  'ip route add VIP/32 dev NAME' for every VIP. ARP for
+                                  the VIPs is not answered: route them to this host's
+                                  own address on IF (ip route add VIP/32 via ADDR).
+                        pcap      libpcap (the cap package) on IF; a fallback, slower
+                                  (needs GRO/LRO off on IF: no vnet headers)
+  --tun NAME          TUN device to create for --capture tun (default ${DEFAULT_TUN_NAME})
+  --tun-routes        add 'ip route VIP/32 dev NAME' for every VIP, follow VIP changes
+                      and remove them at stop (--capture tun)
+  --tun-multiqueue    open the TUN device with IFF_MULTI_QUEUE when the kernel offers it
+  --no-vnet           do not use vnet headers (GSO/checksum offload pass-through;
+                      --capture afpacket)
   --no-early-drop     do not install the nft netdev ingress rule that drops the
                       kernel's (unused) copy of VIP traffic
   --socket PATH       control socket for tsvsadm (default $TSVS_SOCKET, else
@@ -55,6 +73,10 @@ export async function run(argv: string[]): Promise<number> {
         'max-conns': { type: 'string' },
         'status-file': { type: 'string' },
         'no-vnet': { type: 'boolean' },
+        capture: { type: 'string' },
+        tun: { type: 'string' },
+        'tun-routes': { type: 'boolean' },
+        'tun-multiqueue': { type: 'boolean' },
         'no-early-drop': { type: 'boolean' },
         socket: { type: 'string' },
         metrics: { type: 'string' },
@@ -71,6 +93,13 @@ export async function run(argv: string[]): Promise<number> {
   }
   const ifname = values.interface;
   if (!ifname) throw new UsageError('tsvs daemon: --interface IF is required');
+  const mode = values.capture ?? 'afpacket';
+  if (!isCaptureMode(mode)) throw new UsageError(`tsvs daemon: --capture wants one of ${CAPTURE_MODES.join(', ')}, not '${mode}'`);
+  if (mode !== 'tun' && (values.tun !== undefined || values['tun-routes'] || values['tun-multiqueue'])) {
+    throw new UsageError('tsvs daemon: --tun, --tun-routes and --tun-multiqueue need --capture tun');
+  }
+  const tunName = values.tun ?? DEFAULT_TUN_NAME;
+  if (mode === 'tun' && !/^[A-Za-z0-9_.-]{1,15}$/.test(tunName)) throw new UsageError(`tsvs daemon: --tun wants an interface name of 1 to 15 characters, not '${tunName}'`);
   let maxConns = 1 << 20;
   if (values['max-conns'] !== undefined) {
     maxConns = Number(values['max-conns']);
@@ -153,17 +182,24 @@ export async function run(argv: string[]): Promise<number> {
   const ourIp = firstIpv4(ifname);
   if (ourIp === 0) log(`warning: ${ifname} has no IPv4 address; ARP requests to real servers go out from 0.0.0.0`);
 
-  let backend: AfPacketBackend;
+  if (mode === 'tun' && ipForward() === 0) {
+    log('warning: --capture tun needs net.ipv4.ip_forward=1 (the kernel routes the VIPs into the TUN device); it is 0');
+  }
+  let opened: OpenedCapture;
   try {
-    backend = new AfPacketBackend(ifname, { vips: [], vnetHdr: !values['no-vnet'], onError: (err) => log(`capture on ${ifname}: ${err.message}`) });
+    opened = openCapture({
+      mode, ifname, vips: [], log, onError: (err) => log(`capture on ${ifname}: ${err.message}`),
+      vnetHdr: !values['no-vnet'], tunName, tunRoutes: values['tun-routes'] ?? false, multiQueue: values['tun-multiqueue'] ?? false,
+    });
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     if (err.code === 'EPERM' || err.code === 'EACCES') {
-      throw new UsageError(`tsvs daemon: no permission to capture on ${ifname}: run as root or with CAP_NET_RAW`, 1);
+      throw new UsageError(`tsvs daemon: no permission to capture on ${ifname}: run as root or with CAP_NET_RAW${mode === 'tun' ? ' and CAP_NET_ADMIN' : ''}`, 1);
     }
-    throw new UsageError(`tsvs daemon: cannot open ${ifname}: ${err.message}`, 1);
+    throw new UsageError(`tsvs daemon: cannot open ${mode === 'tun' ? `TUN device ${tunName} / ` : ''}${ifname}: ${oneLine(err.message)}`, 1);
   }
-  const earlyDrop = values['no-early-drop'] ? null : new EarlyDrop(ifname, log);
+  const backend = opened.backend;
+  const earlyDrop = values['no-early-drop'] || !opened.earlyDrop ? null : new EarlyDrop(ifname, log);
   const daemon = new Daemon({ backend, ourIp, maxConns, log, statusFile: values['status-file'], earlyDrop });
   try {
     daemon.applyLoaded(loaded);
@@ -206,7 +242,11 @@ export async function run(argv: string[]): Promise<number> {
     log(`metrics at http://${values.metrics.startsWith(':') ? '*' : ''}${values.metrics}/metrics`);
   }
   const svcCount = daemon.director.services.services.length;
-  log(`director on ${ifname} (${[...backend.mac].map((b) => b.toString(16).padStart(2, '0')).join(':')}, ${ourIp ? formatV4(ourIp) : 'no IPv4'}): ${svcCount} service(s), vnet headers ${backend.vnetHdr ? 'on' : 'off'}; control socket ${control.path}`);
+  log(`director on ${ifname} (${[...backend.mac].map((b) => b.toString(16).padStart(2, '0')).join(':')}, ${ourIp ? formatV4(ourIp) : 'no IPv4'}): ${svcCount} service(s), vnet headers ${backend.vnetHdr ? 'on' : 'off'}, ${opened.summary}; control socket ${control.path}`);
+  if (mode === 'tun' && !values['tun-routes']) {
+    const cmds = tunRouteCommands([...daemon.director.index.vips4].sort((a, b) => a - b), tunName);
+    if (cmds.length) log(`--capture tun without --tun-routes: route the VIPs into ${tunName} yourself: ${cmds.join('; ')}`);
+  }
 
   setTimeout(() => {
     for (const ip of daemon.neighbours.unresolved()) log(`warning: real server ${formatV4(ip)} does not answer ARP on ${ifname}; it stays unavailable until it does`);

@@ -127,8 +127,9 @@ export class Daemon {
     this.writeStatus();
   }
 
-  /** Gratuitous ARP for every VIP (at start, and when VIPs change). */
+  /** Gratuitous ARP for every VIP (at start, and when VIPs change), when we own them at L2. */
   announce(): void {
+    if (this.backend.ownsVipAtL2 === false) return; // TUN: the VIPs are routed to us
     for (const vip of this.director.index.vips4) {
       const frame = buildArpFrame(gratuitousArp(this.backend.mac, vip));
       for (let i = 0; i < 3; i++) this.pipeline.queueFrame(frame, frame.length);

@@ -74,6 +74,8 @@ export class Pipeline {
   private bufTxN = 0;
   private ipIdent = 1;
   private readonly mac: Uint8Array;
+  /** False when the backend does not own the VIPs at L2 (TUN): ARP for them is not answered. */
+  private readonly answerArp: boolean;
   private readonly dests: Director['services']['dests'];
 
   constructor(
@@ -84,6 +86,7 @@ export class Pipeline {
     private readonly neighbours: Neighbours | null,
   ) {
     this.mac = io.mac;
+    this.answerArp = io.ownsVipAtL2 !== false;
     this.dests = director.services.dests;
   }
 
@@ -204,7 +207,7 @@ export class Pipeline {
     if (r !== 0) return this.drop(dropClass(r));
     const spa = arp.spaI32;
     if (this.neighbours !== null) this.neighbours.learn(spa, eth.buffer, arp.senderMacOffset);
-    if (arp.operation !== ARP_OP_REQUEST) return;
+    if (arp.operation !== ARP_OP_REQUEST || !this.answerArp) return;
     const director = this.director;
     if (director.index.generation !== director.services.generation) director.sync();
     const tpa = arp.tpaI32;
