@@ -54,6 +54,33 @@ const TP_STATUS_USER = 1;
 /** Room in front of each slot's frame (kept as AF_PACKET's vnet layout would have it). */
 const HEAD = 16;
 
+/**
+ * An untagged Ethernet frame at buf[off..off+len] carrying TCP or UDP over IPv4 (not a
+ * fragment) whose checksum field holds only the pseudo-header sum (CHECKSUM_PARTIAL left by
+ * the sender's offload): the checksum is completed in place and true returned. Any other
+ * frame is left alone. A field that holds the pseudo sum is rewritten with the checksum of
+ * the data, which is right whether or not it was partial.
+ */
+export function completePseudoChecksum(b: Uint8Array, off: number, len: number): boolean {
+  if (len < 34 || b[off + 12] !== 0x08 || b[off + 13] !== 0x00) return false;
+  const ip = off + 14;
+  if (b[ip] >> 4 !== 4) return false;
+  const ihl = (b[ip] & 15) * 4;
+  const proto = b[ip + 9];
+  if (proto !== 6 && proto !== 17) return false;
+  if (((b[ip + 6] & 0x3f) | b[ip + 7]) !== 0) return false; // a fragment (MF or offset)
+  const totLen = (b[ip + 2] << 8) | b[ip + 3];
+  const l4len = totLen - ihl;
+  const field = proto === 6 ? 16 : 6;
+  if (ihl < 20 || l4len < field + 2 || 14 + totLen > len) return false;
+  const l4 = ip + ihl;
+  const have = (b[l4 + field] << 8) | b[l4 + field + 1];
+  const saddr = ((b[ip + 12] << 24) | (b[ip + 13] << 16) | (b[ip + 14] << 8) | b[ip + 15]) >>> 0;
+  const daddr = ((b[ip + 16] << 24) | (b[ip + 17] << 16) | (b[ip + 18] << 8) | b[ip + 19]) >>> 0;
+  if (have !== pseudoSum4(saddr, daddr, proto, l4len)) return false;
+  return completePartialChecksum(b, off, 14 + totLen, 14 + ihl, field) === 0;
+}
+
 export class PcapBackend implements IoBackend {
   readonly mac: Uint8Array;
   readonly mtu: number;
@@ -163,7 +190,7 @@ export class PcapBackend implements IoBackend {
     const i = this.count;
     const off = i * this.slot + HEAD;
     this.arena.set(view, off);
-    this.completeChecksum(off, nbytes);
+    if (completePseudoChecksum(this.arena, off, nbytes)) this.checksumsCompleted++;
     const d = i * DESC_STRIDE;
     const descs = this.descs;
     descs[d + DESC_OFFSET] = off;
@@ -181,29 +208,6 @@ export class PcapBackend implements IoBackend {
       this.scheduled = true;
       setImmediate(this.flushCb);
     }
-  }
-
-  /** TCP/UDP over IPv4 whose checksum field holds only the pseudo-header sum: complete it. */
-  private completeChecksum(off: number, len: number): void {
-    const b = this.arena;
-    if (len < 34 || b[off + 12] !== 0x08 || b[off + 13] !== 0x00) return;
-    const ip = off + 14;
-    if (b[ip] >> 4 !== 4) return;
-    const ihl = (b[ip] & 15) * 4;
-    const proto = b[ip + 9];
-    if (proto !== 6 && proto !== 17) return;
-    if (((b[ip + 6] & 0x3f) | b[ip + 7]) !== 0) return; // a fragment (MF or offset)
-    const totLen = (b[ip + 2] << 8) | b[ip + 3];
-    const l4len = totLen - ihl;
-    const field = proto === 6 ? 16 : 6;
-    if (l4len < field + 2 || 14 + totLen > len) return;
-    const l4 = ip + ihl;
-    const have = (b[l4 + field] << 8) | b[l4 + field + 1];
-    const saddr = ((b[ip + 12] << 24) | (b[ip + 13] << 16) | (b[ip + 14] << 8) | b[ip + 15]) >>> 0;
-    const daddr = ((b[ip + 16] << 24) | (b[ip + 17] << 16) | (b[ip + 18] << 8) | b[ip + 19]) >>> 0;
-    if (have !== pseudoSum4(saddr, daddr, proto, l4len)) return;
-    completePartialChecksum(b, off, 14 + totLen, 14 + ihl, field);
-    this.checksumsCompleted++;
   }
 
   private flush(): void {
