@@ -6,6 +6,8 @@
 //     (lab-notes pitfall 8) with a fixed set of 64-byte frames from 256 source ports,
 //     counted as the rise of rx_packets on the real servers' eth0 over the send window;
 //   - iperf3, 1 stream, 5 s (sh scheduler: control and data land on one server, pitfall 9);
+//   - the daemon's CPU time (user + system, /proc/PID/stat) per delivered UDP packet: the
+//     steadiest figure on a shared machine, where the offered rate itself varies;
 //   - ping RTT to the VIP (the director answers: its capture RX + TX path), p50 of 20;
 // median of --runs (default 3) with min-max, prints a table and writes
 // bench/results/capture-modes.json. Offloads are off in the lab (pcap has no vnet headers;
@@ -87,18 +89,27 @@ async function rxPackets(lab: Lab): Promise<number> {
   return total;
 }
 
-async function udpPps(lab: Lab, dst: string, seconds: number, rate: number, cfgFile: string): Promise<{ delivered: number; offered: number; ratio: number }> {
+/** CPU time (user + system, µs) of a process so far, from /proc/PID/stat. */
+function cpuMicros(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / 100; // utime, stime in clock ticks (USER_HZ 100)
+}
+
+async function udpPps(lab: Lab, dst: string, seconds: number, rate: number, cfgFile: string, daemonPid: number): Promise<{ delivered: number; offered: number; ratio: number; usPerPacket: number }> {
   writeFileSync(cfgFile, trafgenConfig(lab, dst));
   const before = await rxPackets(lab);
+  const cpu0 = daemonPid ? cpuMicros(daemonPid) : 0;
   const t0 = Date.now();
   await nsRun(lab.client.ns, [TRAFGEN, '--dev', lab.client.ifname, '--conf', cfgFile, '--cpus', '1', '--rate', `${rate}pps`,
     '--num', String(rate * seconds)], { timeoutMs: (seconds * 4 + 15) * 1000, check: false });
   const ms = Date.now() - t0;
   await sleep(300); // the last frames drain through the director
   const delivered = (await rxPackets(lab)) - before;
+  const usPerPacket = daemonPid && delivered > 0 ? (cpuMicros(daemonPid) - cpu0) / delivered : 0;
   // trafgen's rate mode falls short of high rates here (its core also runs the router's
   // forwarding softirq, pitfall 1): report what was offered as well.
-  return { delivered: delivered / (ms / 1000), offered: (rate * seconds) / (ms / 1000), ratio: delivered / (rate * seconds) };
+  return { delivered: delivered / (ms / 1000), offered: (rate * seconds) / (ms / 1000), ratio: delivered / (rate * seconds), usPerPacket };
 }
 
 async function iperf(lab: Lab, target: string, seconds: number): Promise<number> {
@@ -130,7 +141,7 @@ async function main(): Promise<void> {
   }
   const lab = await labUp({ realServers: 3, routed: true, offloads: 'off', log: () => undefined });
   const pids: number[] = [];
-  const results: Record<string, { udpPps: Stat; udpOfferedPps: Stat; udpDeliveredRatio: Stat; iperfGbps: Stat; pingP50Ms: Stat; daemon?: string[] }> = {};
+  const results: Record<string, { udpPps: Stat; udpOfferedPps: Stat; udpDeliveredRatio: Stat; daemonCpuUsPerPacket: Stat; iperfGbps: Stat; pingP50Ms: Stat; daemon?: string[] }> = {};
   try {
     for (const rs of lab.realServers) pids.push(startInNs(rs.ns, ['iperf3', '-s'], join(lab.stateDir, `iperf3-${rs.name}.log`)).pid);
     const cfg = join(lab.stateDir, 'bench.yaml');
@@ -166,18 +177,20 @@ async function main(): Promise<void> {
         const pps: number[] = [];
         const offered: number[] = [];
         const ratio: number[] = [];
+        const cpu: number[] = [];
         const gbps: number[] = [];
         const rtt: number[] = [];
         for (let i = 0; i < runs; i++) {
-          const u = await udpPps(lab, target, seconds, rate, join(lab.stateDir, 'trafgen.cfg'));
+          const u = await udpPps(lab, target, seconds, rate, join(lab.stateDir, 'trafgen.cfg'), daemon);
           pps.push(u.delivered);
           offered.push(u.offered);
           ratio.push(u.ratio);
+          cpu.push(u.usPerPacket);
           gbps.push(await iperf(lab, target, seconds));
           rtt.push(await pingP50(lab, target));
-          process.stderr.write(`${row} run ${i + 1}: ${(pps[i] / 1e6).toFixed(3)} Mpps delivered of ${(offered[i] / 1e6).toFixed(3)} offered, ${gbps[i].toFixed(2)} Gbps, ping p50 ${rtt[i].toFixed(3)} ms\n`);
+          process.stderr.write(`${row} run ${i + 1}: ${(pps[i] / 1e6).toFixed(3)} Mpps delivered of ${(offered[i] / 1e6).toFixed(3)} offered, ${cpu[i].toFixed(2)} µs CPU/pkt, ${gbps[i].toFixed(2)} Gbps, ping p50 ${rtt[i].toFixed(3)} ms\n`);
         }
-        results[row] = { udpPps: stat(pps, 0), udpOfferedPps: stat(offered, 0), udpDeliveredRatio: stat(ratio, 3), iperfGbps: stat(gbps, 2), pingP50Ms: stat(rtt, 3), ...(direct ? {} : { daemon: args }) };
+        results[row] = { udpPps: stat(pps, 0), udpOfferedPps: stat(offered, 0), udpDeliveredRatio: stat(ratio, 3), daemonCpuUsPerPacket: stat(cpu, 2), iperfGbps: stat(gbps, 2), pingP50Ms: stat(rtt, 3), ...(direct ? {} : { daemon: args }) };
       } finally {
         if (daemon) await stopPid(daemon, { graceMs: 3000 });
       }
@@ -189,9 +202,9 @@ async function main(): Promise<void> {
   const fmt = (s: Stat, scale: number, d: number) => `${(s.median / scale).toFixed(d)} (${(s.min / scale).toFixed(d)}-${(s.max / scale).toFixed(d)})`;
   const lines = [
     `capture modes, routed lab, offloads off, median of ${runs} (min-max); UDP offered ${rate} pps of 64 B frames from ${SRC_PORTS} source ports for ${seconds} s`,
-    '| path | UDP delivered Mpps | UDP offered Mpps | delivered share | iperf3 1 stream Gbps | ping p50 ms |',
-    '|---|---|---|---|---|---|',
-    ...Object.entries(results).map(([k, r]) => `| ${k} | ${fmt(r.udpPps, 1e6, 3)} | ${fmt(r.udpOfferedPps, 1e6, 3)} | ${fmt(r.udpDeliveredRatio, 1, 3)} | ${fmt(r.iperfGbps, 1, 2)} | ${fmt(r.pingP50Ms, 1, 3)} |`),
+    '| path | UDP delivered Mpps | UDP offered Mpps | delivered share | daemon CPU µs/packet | iperf3 1 stream Gbps | ping p50 ms |',
+    '|---|---|---|---|---|---|---|',
+    ...Object.entries(results).map(([k, r]) => `| ${k} | ${fmt(r.udpPps, 1e6, 3)} | ${fmt(r.udpOfferedPps, 1e6, 3)} | ${fmt(r.udpDeliveredRatio, 1, 3)} | ${r.daemon ? fmt(r.daemonCpuUsPerPacket, 1, 2) : '-'} | ${fmt(r.iperfGbps, 1, 2)} | ${fmt(r.pingP50Ms, 1, 3)} |`),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
   const outDir = join(ROOT, 'bench', 'results');
