@@ -7,19 +7,25 @@
 // brings it up (SIOCSIFFLAGS |= IFF_UP). The fd is non-blocking. IFF_MULTI_QUEUE is asked
 // only when requested AND offered (TUNGETFEATURES); `multiQueue` says what we got: each
 // further TunDevice opened on the same name with multiQueue is one more queue (one per
-// worker). IFF_VNET_HDR is not used: without it the kernel hands us complete checksums and
-// segments anything larger than the MTU itself, so frames can be forwarded as they are.
+// worker). With { vnetHdr: true } the device is opened with IFF_VNET_HDR and TUNSETOFFLOAD
+// (TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN): the kernel then hands us TCP
+// super-packets of up to 64 KB with partial checksums, each behind a virtio_net_hdr, which
+// we carry to an AF_PACKET TX socket with vnet headers (the device on IF segments them).
+// Without it the kernel completes checksums and segments before the device.
 //
 // RX. readBatch(arena, descs, eth, slotSize, maxFrames): read() until EAGAIN or maxFrames,
 // packet i into arena slot i (slotSize bytes each) at kHeadroom (24) bytes into the slot.
-// The 24 bytes in front are a zeroed 10-byte virtio_net_hdr (for an AF_PACKET TX socket
-// with vnet headers) and a copy of the 14-byte Ethernet header `eth` whose ethertype is set
+// The 24 bytes in front are a 10-byte virtio_net_hdr (zeroed, or with vnetHdr the kernel's,
+// read there by readv, its csum_start and hdr_len moved by 14 to count the Ethernet header
+// as AF_PACKET's do) and a copy of the 14-byte Ethernet header `eth` whose ethertype is set
 // from the IP version nibble. descs get the same 8 words per frame as AF_PACKET RX
 // (native/afpacket.cc): offset of the Ethernet header, snaplen, length, status
-// (TP_STATUS_USER), 0, 0, 0, 0. One JS->native crossing per batch.
+// (TP_STATUS_USER), 0, then the vnet words as AF_PACKET fills them. One crossing per batch.
 //
 // TX. writeBatch(buf, descs, start, count, skip): one write() per packet of the (offset,
-// len) pairs, each starting `skip` bytes into its frame (14: drop the Ethernet header).
+// len) pairs, each starting `skip` bytes into its frame (14: drop the Ethernet header);
+// with vnetHdr a writev() that puts the 10 bytes before the frame in front (csum_start and
+// hdr_len moved back by `skip`).
 // Returns the number written from `start`, or -errno when the first one failed with a
 // data-path errno (EAGAIN, ENOBUFS, EINVAL, EMSGSIZE, EIO). One crossing per batch.
 //
@@ -34,6 +40,7 @@
 #include <net/if_arp.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -51,6 +58,18 @@ constexpr uint32_t kVnetHdrLen = 10;
 constexpr uint32_t kEthLen = 14;
 constexpr uint32_t kHeadroom = kVnetHdrLen + kEthLen;  // 24
 constexpr uint32_t kTpStatusUser = 1;
+constexpr uint32_t kTpStatusCsumNotReady = 1 << 3;
+
+// struct virtio_net_hdr (little-endian fields on a little-endian host).
+struct VnetHdr {
+  uint8_t flags;
+  uint8_t gso_type;
+  uint16_t hdr_len;
+  uint16_t gso_size;
+  uint16_t csum_start;
+  uint16_t csum_offset;
+};
+static_assert(sizeof(VnetHdr) == kVnetHdrLen, "virtio_net_hdr is 10 bytes");
 
 bool IsDataPathErrno(int err) {
   switch (err) {
@@ -105,10 +124,11 @@ class TunDevice : public Napi::ObjectWrap<TunDevice> {
                            InstanceAccessor<&TunDevice::GetFd>("fd"),
                            InstanceAccessor<&TunDevice::GetName>("name"),
                            InstanceAccessor<&TunDevice::GetMultiQueue>("multiQueue"),
+                           InstanceAccessor<&TunDevice::GetVnetHdr>("vnetHdr"),
                        });
   }
 
-  // new TunDevice(name, { mtu, multiQueue })
+  // new TunDevice(name, { mtu, multiQueue, vnetHdr })
   explicit TunDevice(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TunDevice>(info) {
     Napi::Env env = info.Env();
     if (info.Length() < 2 || !info[0].IsString() || !info[1].IsObject()) {
@@ -125,6 +145,8 @@ class TunDevice : public Napi::ObjectWrap<TunDevice> {
     uint32_t mtu = mtuV.IsNumber() ? mtuV.As<Napi::Number>().Uint32Value() : 0;
     Napi::Value mqV = o.Get("multiQueue");
     bool wantMq = mqV.IsBoolean() && mqV.As<Napi::Boolean>().Value();
+    Napi::Value vnV = o.Get("vnetHdr");
+    vnet_ = vnV.IsBoolean() && vnV.As<Napi::Boolean>().Value();
 
     fd_ = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
     if (fd_ < 0) {
@@ -137,12 +159,25 @@ class TunDevice : public Napi::ObjectWrap<TunDevice> {
     std::memset(&ifr, 0, sizeof(ifr));
     ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
     if (wantMq && (features & IFF_MULTI_QUEUE)) ifr.ifr_flags |= IFF_MULTI_QUEUE;
+    if (vnet_) ifr.ifr_flags |= IFF_VNET_HDR;
     std::memcpy(ifr.ifr_name, name.data(), name.size());
     if (ioctl(fd_, TUNSETIFF, &ifr) != 0) {
       Fail(env, "ioctl(TUNSETIFF)");
       return;
     }
     multiQueue_ = (ifr.ifr_flags & IFF_MULTI_QUEUE) != 0;
+    if (vnet_) {
+      int sz = static_cast<int>(kVnetHdrLen);
+      if (ioctl(fd_, TUNSETVNETHDRSZ, &sz) != 0) {
+        Fail(env, "ioctl(TUNSETVNETHDRSZ)");
+        return;
+      }
+      unsigned int off = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN;
+      if (ioctl(fd_, TUNSETOFFLOAD, off) != 0) {
+        Fail(env, "ioctl(TUNSETOFFLOAD)");
+        return;
+      }
+    }
     name_.assign(ifr.ifr_name, strnlen(ifr.ifr_name, IFNAMSIZ));
 
     // MTU and IFF_UP go through an ordinary socket (the tun fd takes no SIOCSIF*).
@@ -229,7 +264,14 @@ class TunDevice : public Napi::ObjectWrap<TunDevice> {
     uint32_t n = 0;
     while (n < maxFrames) {
       uint8_t* p = arena + static_cast<size_t>(n) * slot;
-      ssize_t r = read(fd_, p + kHeadroom, slot - kHeadroom);
+      ssize_t r;
+      if (vnet_) {
+        iovec iov[2] = {{p, kVnetHdrLen}, {p + kHeadroom, slot - kHeadroom}};
+        r = readv(fd_, iov, 2);
+        if (r >= 0) r = r < static_cast<ssize_t>(kVnetHdrLen) ? 0 : r - kVnetHdrLen;
+      } else {
+        r = read(fd_, p + kHeadroom, slot - kHeadroom);
+      }
       if (r < 0) {
         int err = errno;
         if (err == EINTR) continue;
@@ -239,19 +281,34 @@ class TunDevice : public Napi::ObjectWrap<TunDevice> {
       }
       if (r == 0) break;
       uint32_t len = static_cast<uint32_t>(r);
-      std::memset(p, 0, kVnetHdrLen);
+      uint32_t* w = d + static_cast<size_t>(n) * kDescStride;
+      w[3] = kTpStatusUser;
+      w[4] = w[5] = w[6] = w[7] = 0;
+      if (vnet_) {
+        VnetHdr vh;
+        std::memcpy(&vh, p, sizeof(vh));
+        if (vh.flags & 1 /* VIRTIO_NET_HDR_F_NEEDS_CSUM */) {
+          vh.csum_start = static_cast<uint16_t>(vh.csum_start + kEthLen);
+          w[3] |= kTpStatusCsumNotReady;
+        }
+        if (vh.hdr_len) vh.hdr_len = static_cast<uint16_t>(vh.hdr_len + kEthLen);
+        std::memcpy(p, &vh, sizeof(vh));
+        w[5] = static_cast<uint32_t>(vh.flags) | (static_cast<uint32_t>(vh.gso_type) << 8) |
+               (static_cast<uint32_t>(vh.hdr_len) << 16);
+        w[6] = static_cast<uint32_t>(vh.gso_size) | (static_cast<uint32_t>(vh.csum_start) << 16);
+        w[7] = vh.csum_offset;
+      } else {
+        std::memset(p, 0, kVnetHdrLen);
+      }
       std::memcpy(p + kVnetHdrLen, eth, kEthLen);
       uint8_t ver = p[kHeadroom] >> 4;
       p[kVnetHdrLen + 12] = ver == 6 ? 0x86 : 0x08;
       p[kVnetHdrLen + 13] = ver == 6 ? 0xdd : 0x00;
-      uint32_t* w = d + static_cast<size_t>(n) * kDescStride;
       w[0] = n * slot + kVnetHdrLen;
       // A packet that filled its slot may have been cut: the wire length says so (the
       // pipeline drops snaplen < len as a runt).
       w[1] = len + kEthLen;
       w[2] = len == slot - kHeadroom ? 0xffffffffu : len + kEthLen;
-      w[3] = kTpStatusUser;
-      w[4] = w[5] = w[6] = w[7] = 0;
       n++;
     }
     return Napi::Number::New(env, n);
@@ -282,12 +339,22 @@ class TunDevice : public Napi::ObjectWrap<TunDevice> {
     while (sent < count) {
       uint64_t off = d[sent * kTxDescStride];
       uint64_t len = d[sent * kTxDescStride + 1];
-      if (len <= skip || off + len > dataLen) {
+      if (len <= skip || off + len > dataLen || (vnet_ && off < kVnetHdrLen)) {
         Napi::RangeError::New(env, "writeBatch: descriptor " + std::to_string(start + sent) + " lies outside the buffer")
             .ThrowAsJavaScriptException();
         return env.Undefined();
       }
-      ssize_t r = write(fd_, data + off + skip, len - skip);
+      ssize_t r;
+      if (vnet_) {
+        VnetHdr vh;
+        std::memcpy(&vh, data + off - kVnetHdrLen, sizeof(vh));
+        if (vh.flags & 1) vh.csum_start = static_cast<uint16_t>(vh.csum_start - skip);
+        if (vh.hdr_len) vh.hdr_len = static_cast<uint16_t>(vh.hdr_len - skip);
+        iovec iov[2] = {{&vh, kVnetHdrLen}, {data + off + skip, static_cast<size_t>(len - skip)}};
+        r = writev(fd_, iov, 2);
+      } else {
+        r = write(fd_, data + off + skip, len - skip);
+      }
       if (r < 0) {
         int err = errno;
         if (err == EINTR) continue;
@@ -398,10 +465,12 @@ class TunDevice : public Napi::ObjectWrap<TunDevice> {
   Napi::Value GetFd(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), fd_); }
   Napi::Value GetName(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), name_); }
   Napi::Value GetMultiQueue(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), multiQueue_); }
+  Napi::Value GetVnetHdr(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), vnet_); }
 
   int fd_ = -1;
   std::string name_;
   bool multiQueue_ = false;
+  bool vnet_ = false;
   uv_poll_t* poll_ = nullptr;
   bool polling_ = false;
   bool loopRef_ = true;

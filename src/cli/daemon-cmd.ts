@@ -51,7 +51,7 @@ Options:
                       and remove them at stop (--capture tun)
   --tun-multiqueue    open the TUN device with IFF_MULTI_QUEUE when the kernel offers it
   --no-vnet           do not use vnet headers (GSO/checksum offload pass-through;
-                      --capture afpacket)
+                      --capture afpacket and tun)
   --no-early-drop     do not install the nft netdev ingress rule that drops the
                       kernel's (unused) copy of VIP traffic
   --socket PATH       control socket for tsvsadm (default $TSVS_SOCKET, else

@@ -142,6 +142,8 @@ export interface NativeTunOptions {
   /** 0 keeps the kernel's default (1500). */
   mtu: number;
   multiQueue: boolean;
+  /** IFF_VNET_HDR + TUNSETOFFLOAD (csum, TSO4/6): super-packets behind a virtio_net_hdr. */
+  vnetHdr: boolean;
 }
 
 export interface NativeTunDevice {
@@ -150,6 +152,7 @@ export interface NativeTunDevice {
   readonly name: string;
   /** True when the device was opened with IFF_MULTI_QUEUE. */
   readonly multiQueue: boolean;
+  readonly vnetHdr: boolean;
   /**
    * read() until EAGAIN or maxFrames: packet i at arena[i*slotSize + headroom], an Ethernet
    * header (a copy of `eth`, ethertype from the IP version) and a zeroed vnet header in

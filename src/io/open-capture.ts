@@ -34,7 +34,7 @@ export interface OpenCaptureOptions {
   vips?: readonly number[];
   log: (msg: string) => void;
   onError?: (err: NativeIoError) => void;
-  /** afpacket: virtio_net_hdr on the ring and TX (default true). */
+  /** afpacket, tun: virtio_net_hdr on RX and TX (GSO super-frames, partial checksums; default true). */
   vnetHdr?: boolean;
   /** afpacket: join a PACKET_FANOUT group (one socket per worker). */
   fanout?: FanoutOptions;
@@ -66,7 +66,8 @@ export function openCapture(opts: OpenCaptureOptions): OpenedCapture {
     }
     case 'tun': {
       const b = new TunBackend(opts.ifname, {
-        tunName: opts.tunName ?? DEFAULT_TUN_NAME, routes: opts.tunRoutes ?? false, multiQueue: opts.multiQueue ?? false, log: opts.log, onError: opts.onError,
+        tunName: opts.tunName ?? DEFAULT_TUN_NAME, routes: opts.tunRoutes ?? false, multiQueue: opts.multiQueue ?? false, vnetHdr: opts.vnetHdr ?? true,
+        log: opts.log, onError: opts.onError,
       });
       b.setVips(vips);
       return { backend: b, mode: 'tun', earlyDrop: false, summary: `capture tun (${b.tunName}${b.tun.multiQueue ? ', multi-queue' : ''}${opts.tunRoutes ? ', routes managed' : ''})` };

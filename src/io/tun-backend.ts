@@ -21,8 +21,11 @@
 // removes the ones no longer wanted; close() removes them all (closing the device would
 // too). Without it, the operator adds them (see `tsvs daemon --help`).
 //
-// TUN packets are never GSO super-frames and carry complete checksums (no IFF_VNET_HDR:
-// the kernel segments and checksums before the TUN device), so vnetHdr is false.
+// vnetHdr (default true): the device is opened with IFF_VNET_HDR and checksum/TSO offloads,
+// so TCP arrives as super-packets of up to 64 KB with partial checksums, and the TX socket
+// carries each one's virtio_net_hdr to IF, whose device segments and checksums (as with
+// afpacket's vnet headers). Without it the kernel segments and checksums before the TUN
+// device and every packet is at most the MTU.
 
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -40,8 +43,10 @@ export interface TunBackendOptions {
   routes?: boolean;
   /** IFF_MULTI_QUEUE when offered (one queue per worker). Default false. */
   multiQueue?: boolean;
-  /** Frames per RX batch. Default 256. */
+  /** Frames per RX batch. Default 256, 64 with vnetHdr (64 KB slots). */
   batch?: number;
+  /** IFF_VNET_HDR with offloads, and vnet headers on the TX socket. Default true. */
+  vnetHdr?: boolean;
   log: (msg: string) => void;
   onError?: (err: NativeIoError) => void;
 }
@@ -53,7 +58,7 @@ const MAX_BATCHES_PER_WAKE = 64;
 export class TunBackend implements IoBackend {
   readonly mac: Uint8Array;
   readonly mtu: number;
-  readonly vnetHdr = false;
+  readonly vnetHdr: boolean;
   readonly ownsVipAtL2 = false;
   readonly tun: TunDevice;
   readonly sock: AfPacketSocket;
@@ -81,10 +86,12 @@ export class TunBackend implements IoBackend {
     this.log = opts.log;
     this.onError = opts.onError;
     this.manageRoutes = opts.routes ?? false;
-    this.batch = opts.batch ?? DEFAULT_BATCH;
+    this.vnetHdr = opts.vnetHdr ?? true;
+    this.batch = opts.batch ?? (this.vnetHdr ? 64 : DEFAULT_BATCH);
     if (!Number.isInteger(this.batch) || this.batch < 1 || this.batch > 4096) throw new RangeError(`TUN batch must be 1 to 4096, got ${this.batch}`);
     // One byte more than the MTU fits a slot, so a packet that fills it is known to be cut.
-    this.slot = (TUN_HEADROOM + info.mtu + 1 + 63) & ~63;
+    // With vnet headers a TCP super-packet is up to 64 KB.
+    this.slot = (TUN_HEADROOM + (this.vnetHdr ? 65536 : info.mtu) + 1 + 63) & ~63;
     this.arena = new Uint8Array(this.slot * this.batch);
     this.descs = new Uint32Array(DESC_STRIDE * this.batch);
     this.eth.set(this.mac, 0);
@@ -93,9 +100,9 @@ export class TunBackend implements IoBackend {
     this.outDescs = new Uint32Array(2 * 4096);
     this.backDescs = new Uint32Array(2 * 4096);
     // The TX socket first: it needs only IF, and fails clearly without CAP_NET_RAW.
-    this.sock = new AfPacketSocket(ifname, { vnetHdr: false, blockSize: 1 << 16, blockCount: 4, filter: vipFilter({ vips: [] }) });
+    this.sock = new AfPacketSocket(ifname, { vnetHdr: this.vnetHdr, blockSize: 1 << 17, blockCount: 2, filter: vipFilter({ vips: [] }) });
     try {
-      this.tun = new TunDevice(opts.tunName, { mtu: info.mtu, multiQueue: opts.multiQueue ?? false });
+      this.tun = new TunDevice(opts.tunName, { mtu: info.mtu, multiQueue: opts.multiQueue ?? false, vnetHdr: this.vnetHdr });
     } catch (e) {
       this.sock.close();
       throw e;

@@ -7,7 +7,7 @@
 // give, src = TUN_PEER_MAC, ethertype from the IP version). The descriptors have the same
 // DESC_* layout as AF_PACKET RX, so the pipeline sees an ordinary Ethernet frame.
 // writeBatch() writes (offset, len) frames back into the device, the Ethernet header
-// skipped: that is how replies we originate (ICMP echo reply, ICMP errors) go back to the
+// skipped (with vnet headers, the 10 bytes before the frame go in front): that is how replies we originate (ICMP echo reply, ICMP errors) go back to the
 // kernel, which routes them to the client.
 //
 // Arguments are validated here; syscall failures become NativeIoError (code = errno name).
@@ -29,6 +29,12 @@ export interface TunOptions {
   mtu?: number;
   /** Ask for IFF_MULTI_QUEUE (one more queue per TunDevice on the same name). Default false. */
   multiQueue?: boolean;
+  /**
+   * IFF_VNET_HDR with checksum and TSO offloads: packets up to 64 KB with partial
+   * checksums, their virtio_net_hdr in the 10 bytes of headroom (csum_start/hdr_len counted
+   * from the Ethernet header, as AF_PACKET's) and in the descriptor. Default false.
+   */
+  vnetHdr?: boolean;
 }
 
 function explain(e: unknown, what: string): unknown {
@@ -52,6 +58,7 @@ function explain(e: unknown, what: string): unknown {
 export class TunDevice {
   readonly name: string;
   readonly multiQueue: boolean;
+  readonly vnetHdr: boolean;
   private readonly dev: NativeTunDevice;
   private closed = false;
 
@@ -61,16 +68,19 @@ export class TunDevice {
     if (!Number.isInteger(mtu) || (mtu !== 0 && (mtu < 68 || mtu > 65535))) throw new RangeError(`TUN mtu must be 68 to 65535, got ${mtu}`);
     const multiQueue = options.multiQueue ?? false;
     if (typeof multiQueue !== 'boolean') throw new TypeError('TUN multiQueue must be a boolean');
+    const vnetHdr = options.vnetHdr ?? false;
+    if (typeof vnetHdr !== 'boolean') throw new TypeError('TUN vnetHdr must be a boolean');
     const addon = native();
     if (addon.tunLayout?.headroom !== TUN_HEADROOM || addon.tunLayout.descStride !== DESC_STRIDE)
       throw new Error('the tsvs native addon is out of date (no TUN support or another layout): run `npm run build:native`');
     try {
-      this.dev = new addon.TunDevice(name, { mtu, multiQueue });
+      this.dev = new addon.TunDevice(name, { mtu, multiQueue, vnetHdr });
     } catch (e) {
       throw explain(e, `TUN device "${name || 'tunN'}"`);
     }
     this.name = this.dev.name;
     this.multiQueue = this.dev.multiQueue;
+    this.vnetHdr = this.dev.vnetHdr;
   }
 
   get fd(): number {
