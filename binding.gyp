@@ -8,7 +8,8 @@
         "native/afpacket.cc",
         "native/errors.cc",
         "native/ifinfo.cc",
-        "native/memory.cc"
+        "native/memory.cc",
+        "native/tun.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],

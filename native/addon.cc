@@ -5,12 +5,14 @@
 #include "afpacket.h"
 #include "ifinfo.h"
 #include "memory.h"
+#include "tun.h"
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   tsvs::InitMemory(env, exports);
   tsvs::InitIfInfo(env, exports);
   tsvs::InitAfPacket(env, exports);
   tsvs::InitAffinity(env, exports);
+  tsvs::InitTun(env, exports);
   return exports;
 }
 

@@ -1,5 +1,7 @@
-// `tsvs daemon --interface IF [--config FILE] [--rules FILE] [--workers N]`: runs the director
-// on one interface, in the main thread or in N data-plane workers (src/control/daemon-workers.ts).
+// `tsvs daemon --interface IF [--config FILE] [--rules FILE] [--workers N]
+// [--capture afpacket|tun|pcap]`: runs the director on one interface, in the main thread or
+// in N data-plane workers (src/control/daemon-workers.ts); the capture backend comes from
+// src/io/open-capture.ts.
 // Logs to stderr; SIGTERM/SIGINT stop it cleanly; SIGHUP reloads the config without
 // dropping existing connections. Every start-up problem is one clear line and exit 1
 // (2 for bad arguments or a broken config file).
@@ -16,9 +18,9 @@ import type { ConnSnapshot } from '../ipvsadm/snapshot';
 import { Daemon } from '../control/daemon';
 import { EarlyDrop } from '../dataplane/early-drop';
 import { loadRules, parseRules, RulesError } from '../control/rules-file';
-import type { AfPacketBackend } from '../io/afpacket-backend';
 import { ifInfo } from '../io/afpacket';
-import { MAIN_THREAD, openCapture } from '../io/open-capture';
+import { CAPTURE_MODES, DEFAULT_TUN_NAME, MAIN_THREAD, isCaptureMode, openCapture, type OpenedCapture } from '../io/open-capture';
+import { ipForward, tunRouteCommands } from '../io/tun-backend';
 import { chooseLayout, parseCpuList, RpsSteering, softirqCpus, type Layout } from '../control/cpu-layout';
 import { availableParallelism } from 'node:os';
 import { parseListen, startMetricsServer } from '../metrics/http';
@@ -27,8 +29,9 @@ import { UsageError } from './usage-error';
 
 const HELP = `Usage: tsvs daemon --interface IF [options]
 
-Runs the director on interface IF: captures frames for the VIPs (AF_PACKET), answers ARP
-and ping for them, and forwards connections to the real servers (direct routing).
+Runs the director on interface IF: captures frames for the VIPs, answers ping for them
+(and ARP, except with --capture tun), and forwards connections to the real servers
+(direct routing) out of IF.
 
 Options:
   --interface IF      the interface on the real servers' segment (required)
@@ -38,7 +41,22 @@ Options:
                       'tsvsadm -S -n' prints); applied after --config
   --max-conns N       connection table capacity (default 1048576)
   --status-file FILE  write a JSON status snapshot every second
-  --no-vnet           do not use vnet headers (GSO/checksum offload pass-through)
+  --capture MODE      how VIP traffic reaches tsvs (default afpacket):
+                        afpacket  AF_PACKET TPACKET_V3 ring on IF (fastest)
+                        tun       the kernel routes the VIPs into a TUN device; tsvs
+                                  sends the DR frames out of IF. The host is a router:
+                                  needs net.ipv4.ip_forward=1 and, without --tun-routes,
+                                  'ip route add VIP/32 dev NAME' for every VIP. ARP for
+                                  the VIPs is not answered: route them to this host's
+                                  own address on IF (ip route add VIP/32 via ADDR).
+                        pcap      libpcap (the cap package) on IF; a fallback, slower
+                                  (needs GRO/LRO off on IF: no vnet headers)
+  --tun NAME          TUN device to create for --capture tun (default ${DEFAULT_TUN_NAME})
+  --tun-routes        add 'ip route VIP/32 dev NAME' for every VIP, follow VIP changes
+                      and remove them at stop (--capture tun)
+  --tun-multiqueue    open the TUN device with IFF_MULTI_QUEUE when the kernel offers it
+  --no-vnet           do not use vnet headers (GSO/checksum offload pass-through;
+                      --capture afpacket and tun)
   --no-early-drop     do not install the nft netdev ingress rule that drops the
                       kernel's (unused) copy of VIP traffic
   --socket PATH       control socket for tsvsadm (default $TSVS_SOCKET, else
@@ -75,6 +93,10 @@ export async function run(argv: string[]): Promise<number> {
         'max-conns': { type: 'string' },
         'status-file': { type: 'string' },
         'no-vnet': { type: 'boolean' },
+        capture: { type: 'string' },
+        tun: { type: 'string' },
+        'tun-routes': { type: 'boolean' },
+        'tun-multiqueue': { type: 'boolean' },
         'no-early-drop': { type: 'boolean' },
         socket: { type: 'string' },
         metrics: { type: 'string' },
@@ -95,6 +117,13 @@ export async function run(argv: string[]): Promise<number> {
   }
   const ifname = values.interface;
   if (!ifname) throw new UsageError('tsvs daemon: --interface IF is required');
+  const mode = values.capture ?? 'afpacket';
+  if (!isCaptureMode(mode)) throw new UsageError(`tsvs daemon: --capture wants one of ${CAPTURE_MODES.join(', ')}, not '${mode}'`);
+  if (mode !== 'tun' && (values.tun !== undefined || values['tun-routes'] || values['tun-multiqueue'])) {
+    throw new UsageError('tsvs daemon: --tun, --tun-routes and --tun-multiqueue need --capture tun');
+  }
+  const tunName = values.tun ?? DEFAULT_TUN_NAME;
+  if (mode === 'tun' && !/^[A-Za-z0-9_.-]{1,15}$/.test(tunName)) throw new UsageError(`tsvs daemon: --tun wants an interface name of 1 to 15 characters, not '${tunName}'`);
   let maxConns = 1 << 20;
   if (values['max-conns'] !== undefined) {
     maxConns = Number(values['max-conns']);
@@ -197,19 +226,30 @@ export async function run(argv: string[]): Promise<number> {
   const ncpu = availableParallelism();
   const soft = softirqCpus(ifname);
   const layout: Layout = chooseLayout({ ncpu, softirq: soft.cpus, workers: workersOpt ?? loaded.native?.workers, cpus: cpusOpt });
-  const nWorkers = layout.workers;
+  const nWorkers = mode === 'afpacket' ? layout.workers : 1;
+  if (mode !== 'afpacket' && layout.workers > 1 && workersOpt !== undefined) {
+    throw new UsageError(`tsvs daemon: --capture ${mode} runs with one worker only (use --workers 1)`);
+  }
   const vnetHdr = !values['no-vnet'];
-  let backend: AfPacketBackend;
+  if (mode === 'tun' && ipForward() === 0) {
+    log('warning: --capture tun needs net.ipv4.ip_forward=1 (the kernel routes the VIPs into the TUN device); it is 0');
+  }
+  let opened: OpenedCapture;
   try {
-    backend = openCapture({ ifname, vnetHdr, onError: (err) => log(`capture on ${ifname}: ${err.message}`) }, nWorkers > 1 ? MAIN_THREAD : 0, nWorkers);
+    opened = openCapture({
+      mode, ifname, vips: [], log, onError: (err) => log(`capture on ${ifname}: ${err.message}`),
+      vnetHdr, tunName, tunRoutes: values['tun-routes'] ?? false, multiQueue: values['tun-multiqueue'] ?? false,
+      shard: nWorkers > 1 ? { index: MAIN_THREAD, workers: nWorkers, fanoutGroup: 0 } : undefined,
+    });
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     if (err.code === 'EPERM' || err.code === 'EACCES') {
-      throw new UsageError(`tsvs daemon: no permission to capture on ${ifname}: run as root or with CAP_NET_RAW`, 1);
+      throw new UsageError(`tsvs daemon: no permission to capture on ${ifname}: run as root or with CAP_NET_RAW${mode === 'tun' ? ' and CAP_NET_ADMIN' : ''}`, 1);
     }
-    throw new UsageError(`tsvs daemon: cannot open ${ifname}: ${err.message}`, 1);
+    throw new UsageError(`tsvs daemon: cannot open ${mode === 'tun' ? `TUN device ${tunName} / ` : ''}${ifname}: ${oneLine(err.message)}`, 1);
   }
-  const earlyDrop = values['no-early-drop'] ? null : new EarlyDrop(ifname, log);
+  const backend = opened.backend;
+  const earlyDrop = values['no-early-drop'] || !opened.earlyDrop ? null : new EarlyDrop(ifname, log);
   const syncConf = loaded.native?.sync;
   if (syncConf && nWorkers > 1) {
     backend.close();
@@ -296,7 +336,11 @@ export async function run(argv: string[]): Promise<number> {
     log(`metrics at http://${values.metrics.startsWith(':') ? '*' : ''}${values.metrics}/metrics`);
   }
   const svcCount = daemon.director.services.services.length;
-  log(`director on ${ifname} (${[...backend.mac].map((b) => b.toString(16).padStart(2, '0')).join(':')}, ${ourIp ? formatV4(ourIp) : 'no IPv4'}): ${svcCount} service(s), vnet headers ${(daemon.workers ? vnetHdr : backend.vnetHdr) ? 'on' : 'off'}${daemon.workers ? `, ${daemon.workers.count} workers` : ''}; control socket ${control.path}`);
+  log(`director on ${ifname} (${[...backend.mac].map((b) => b.toString(16).padStart(2, '0')).join(':')}, ${ourIp ? formatV4(ourIp) : 'no IPv4'}): ${svcCount} service(s), vnet headers ${(daemon.workers ? vnetHdr : backend.vnetHdr) ? 'on' : 'off'}${daemon.workers ? `, ${daemon.workers.count} workers` : ''}, ${opened.summary}; control socket ${control.path}`);
+  if (mode === 'tun' && !values['tun-routes']) {
+    const cmds = tunRouteCommands([...daemon.director.index.vips4].sort((a, b) => a - b), tunName);
+    if (cmds.length) log(`--capture tun without --tun-routes: route the VIPs into ${tunName} yourself: ${cmds.join('; ')}`);
+  }
 
   setTimeout(() => {
     for (const ip of daemon.neighbours.unresolved()) log(`warning: real server ${formatV4(ip)} does not answer ARP on ${ifname}; it stays unavailable until it does`);

@@ -208,9 +208,10 @@ export class Daemon {
     this.writeStatus();
   }
 
-  /** Gratuitous ARP for every VIP (at start, and when VIPs change); not while standby. */
+  /** Gratuitous ARP for every VIP (at start, and when VIPs change): not while standby, nor when the VIPs are routed to us (TUN). */
   announce(): void {
     if (!this.active) return;
+    if (this.backend.ownsVipAtL2 === false) return;
     for (const vip of this.director.index.vips4) {
       const frame = buildArpFrame(gratuitousArp(this.backend.mac, vip));
       for (let i = 0; i < 3; i++) this.pipeline.queueFrame(frame, frame.length);

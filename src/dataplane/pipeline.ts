@@ -80,6 +80,8 @@ export class Pipeline {
    */
   answerArp = true;
   private readonly mac: Uint8Array;
+  /** False when the backend does not own the VIPs at L2 (TUN): ARP for them is never answered. */
+  private readonly ownsVipAtL2: boolean;
   private readonly dests: Director['services']['dests'];
 
   constructor(
@@ -90,6 +92,7 @@ export class Pipeline {
     private readonly neighbours: Neighbours | null,
   ) {
     this.mac = io.mac;
+    this.ownsVipAtL2 = io.ownsVipAtL2 !== false;
     this.dests = director.services.dests;
   }
 
@@ -210,11 +213,11 @@ export class Pipeline {
     if (r !== 0) return this.drop(dropClass(r));
     const spa = arp.spaI32;
     if (this.neighbours !== null) this.neighbours.learn(spa, eth.buffer, arp.senderMacOffset);
-    if (arp.operation !== ARP_OP_REQUEST) return;
+    if (arp.operation !== ARP_OP_REQUEST || !this.answerArp || !this.ownsVipAtL2) return;
     const director = this.director;
     if (director.index.generation !== director.services.generation) director.sync();
     const tpa = arp.tpaI32;
-    if (!director.index.isVip4(tpa) || spa === tpa || !this.answerArp) return;
+    if (!director.index.isVip4(tpa) || spa === tpa) return;
     arp.toReply(this.mac, 0);
     eth.swapMacs();
     eth.setSrc(this.mac, 0);

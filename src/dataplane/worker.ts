@@ -29,11 +29,10 @@ function main(): void {
   const log = (msg: string) => post({ type: 'log', msg: `worker ${init.index}: ${msg}` });
 
   if (init.cpu >= 0) native().setThreadAffinity([init.cpu]);
-  const backend = openCapture(
-    { ifname: init.ifname, vnetHdr: init.vnetHdr, fanoutGroup: init.fanoutGroup, fanoutKey: init.fanoutKey, onError: (e) => log(`capture: ${e.message}`) },
-    init.index,
-    init.workers,
-  );
+  const backend = openCapture({
+    mode: 'afpacket', ifname: init.ifname, vnetHdr: init.vnetHdr, log, onError: (e) => log(`capture: ${e.message}`),
+    shard: { index: init.index, workers: init.workers, fanoutGroup: init.fanoutGroup, fanoutKey: init.fanoutKey },
+  }).backend;
   const now = () => Math.floor((Date.now() - init.t0) / 1000);
   const director = new Director({ maxConns: init.maxConns, now: now() });
   const pipeline = new Pipeline(director, backend, init.ourIp, null);

@@ -1,6 +1,7 @@
 // The IoBackend interface: how frames reach the data plane and leave it. AF_PACKET (the
-// main path), the in-memory backend (unit tests without root) and, later, TUN and pcap
-// all look the same to the pipeline:
+// main path), TUN (src/io/tun-backend.ts), pcap (src/io/pcap-backend.ts, through the `cap`
+// package) and the in-memory backend (unit tests without root) all look the same to the
+// pipeline; src/io/open-capture.ts picks one:
 //   - frames arrive a block at a time as (bytes, descs, count), with DESC_STRIDE words per
 //     frame laid out as in src/io/afpacket.ts (offset, snaplen, wire length, status, VLAN,
 //     virtio-net fields);
@@ -13,6 +14,12 @@ export interface IoBackend {
   readonly mtu: number;
   /** True when frames carry a virtio_net_hdr (GSO super-frames, partial checksums). */
   readonly vnetHdr: boolean;
+  /**
+   * Whether the director owns the VIPs at L2 on this backend: answers ARP for them and
+   * sends gratuitous ARP (AF_PACKET, pcap). False for TUN, where the kernel routes the VIPs
+   * to us and a router sends to the director's own address. Absent means true.
+   */
+  readonly ownsVipAtL2?: boolean;
   /** Calls onBlock for every batch of received frames until stop(). */
   start(onBlock: (bytes: Uint8Array, descs: Uint32Array, count: number) => void): void;
   /** Sends `count` frames; returns how many left (the rest are counted drops). */

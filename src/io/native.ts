@@ -17,6 +17,10 @@ export interface NativeAddon {
   getThreadAffinity(): number[];
   /** Constants of the descriptor layouts, as compiled (src/io/afpacket.ts checks them). */
   afpacketLayout: NativeAfPacketLayout;
+  /** TUN device (native/tun.cc). Use src/io/tun.ts. */
+  TunDevice: NativeTunDeviceCtor;
+  /** Headroom in front of each packet read from a TUN device, as compiled. */
+  tunLayout: { headroom: number; descStride: number };
 }
 
 /**
@@ -138,6 +142,40 @@ export interface NativeAfPacketLayout {
   maxTxBatch: number;
   blockHeaderLen: number;
   frameHeaderLen: number;
+}
+
+export interface NativeTunOptions {
+  /** 0 keeps the kernel's default (1500). */
+  mtu: number;
+  multiQueue: boolean;
+  /** IFF_VNET_HDR + TUNSETOFFLOAD (csum, TSO4/6): super-packets behind a virtio_net_hdr. */
+  vnetHdr: boolean;
+}
+
+export interface NativeTunDevice {
+  readonly fd: number;
+  /** The device's name (the kernel's pick when '' was asked). */
+  readonly name: string;
+  /** True when the device was opened with IFF_MULTI_QUEUE. */
+  readonly multiQueue: boolean;
+  readonly vnetHdr: boolean;
+  /**
+   * read() until EAGAIN or maxFrames: packet i at arena[i*slotSize + headroom], an Ethernet
+   * header (a copy of `eth`, ethertype from the IP version) and a zeroed vnet header in
+   * front; descs as AF_PACKET RX (8 words). Returns the number read.
+   */
+  readBatch(arena: Uint8Array, descs: Uint32Array, eth: Uint8Array, slotSize: number, maxFrames: number): number;
+  /** One write() per (offset, len) pair, `skip` bytes into each; written count or -errno. */
+  writeBatch(buf: ArrayBuffer | ArrayBufferView, descs: Uint32Array, start: number, count: number, skip: number): number;
+  start(cb: (err?: Error & NativeErrorFields) => void): void;
+  stop(): void;
+  ref(): void;
+  unref(): void;
+  close(): void;
+}
+
+export interface NativeTunDeviceCtor {
+  new (name: string, options: NativeTunOptions): NativeTunDevice;
 }
 
 let cached: NativeAddon | null = null;
