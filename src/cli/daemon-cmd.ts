@@ -16,6 +16,7 @@ import { EarlyDrop } from '../dataplane/early-drop';
 import { loadRules, parseRules, RulesError } from '../control/rules-file';
 import { AfPacketBackend } from '../io/afpacket-backend';
 import { ifInfo } from '../io/afpacket';
+import { describeRx, parseRxOptions, RxOptionError, type RxTuning } from './rx-options';
 import { parseListen, startMetricsServer } from '../metrics/http';
 import { Metrics } from '../metrics/metrics';
 import { UsageError } from './usage-error';
@@ -34,6 +35,9 @@ Options:
   --max-conns N       connection table capacity (default 1048576)
   --status-file FILE  write a JSON status snapshot every second
   --no-vnet           do not use vnet headers (GSO/checksum offload pass-through)
+  --rx-ring v2|v3     RX ring: v2 hands each frame over at once (low latency, the
+                      default); v3 hands over blocks (>= 1 ms wait at low rates).
+                      Advanced: --rx-tune KEY=VAL,... (see src/cli/rx-options.ts)
   --no-early-drop     do not install the nft netdev ingress rule that drops the
                       kernel's (unused) copy of VIP traffic
   --socket PATH       control socket for tsvsadm (default $TSVS_SOCKET, else
@@ -55,6 +59,8 @@ export async function run(argv: string[]): Promise<number> {
         'max-conns': { type: 'string' },
         'status-file': { type: 'string' },
         'no-vnet': { type: 'boolean' },
+        'rx-ring': { type: 'string' },
+        'rx-tune': { type: 'string' },
         'no-early-drop': { type: 'boolean' },
         socket: { type: 'string' },
         metrics: { type: 'string' },
@@ -77,6 +83,13 @@ export async function run(argv: string[]): Promise<number> {
     if (!/^\d+$/.test(values['max-conns']) || maxConns < 16 || maxConns > 50_000_000) {
       throw new UsageError(`tsvs daemon: --max-conns wants a whole number from 16 to 50000000, not '${values['max-conns']}'`);
     }
+  }
+  let rx: RxTuning;
+  try {
+    rx = parseRxOptions(values['rx-ring'] ?? process.env.TSVS_RX_RING, values['rx-tune'] ?? process.env.TSVS_RX_TUNE);
+  } catch (e) {
+    if (e instanceof RxOptionError) throw new UsageError(`tsvs daemon: ${e.message}`);
+    throw e;
   }
   if (values.metrics !== undefined) {
     try {
@@ -155,8 +168,10 @@ export async function run(argv: string[]): Promise<number> {
 
   let backend: AfPacketBackend;
   try {
-    backend = new AfPacketBackend(ifname, { vips: [], vnetHdr: !values['no-vnet'], onError: (err) => log(`capture on ${ifname}: ${err.message}`) });
+    backend = new AfPacketBackend(ifname, { ...rx, vips: [], vnetHdr: !values['no-vnet'], onError: (err) => log(`capture on ${ifname}: ${err.message}`) });
   } catch (e) {
+    // A ring geometry that does not fit together (from --rx-tune) is a usage error.
+    if (e instanceof RangeError) throw new UsageError(`tsvs daemon: --rx-tune: ${e.message}`);
     const err = e as NodeJS.ErrnoException;
     if (err.code === 'EPERM' || err.code === 'EACCES') {
       throw new UsageError(`tsvs daemon: no permission to capture on ${ifname}: run as root or with CAP_NET_RAW`, 1);
@@ -206,7 +221,7 @@ export async function run(argv: string[]): Promise<number> {
     log(`metrics at http://${values.metrics.startsWith(':') ? '*' : ''}${values.metrics}/metrics`);
   }
   const svcCount = daemon.director.services.services.length;
-  log(`director on ${ifname} (${[...backend.mac].map((b) => b.toString(16).padStart(2, '0')).join(':')}, ${ourIp ? formatV4(ourIp) : 'no IPv4'}): ${svcCount} service(s), vnet headers ${backend.vnetHdr ? 'on' : 'off'}; control socket ${control.path}`);
+  log(`director on ${ifname} (${[...backend.mac].map((b) => b.toString(16).padStart(2, '0')).join(':')}, ${ourIp ? formatV4(ourIp) : 'no IPv4'}): ${svcCount} service(s), vnet headers ${backend.vnetHdr ? 'on' : 'off'}, ${describeRx(backend.sock)}; control socket ${control.path}`);
 
   setTimeout(() => {
     for (const ip of daemon.neighbours.unresolved()) log(`warning: real server ${formatV4(ip)} does not answer ARP on ${ifname}; it stays unavailable until it does`);
