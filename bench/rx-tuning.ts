@@ -37,7 +37,7 @@ interface Variant {
 
 const VARIANTS: Variant[] = [
   { name: 'v3', ring: 'v3', tune: '', what: 'V3 256 KiB x 64 blocks, retire 1 ms (the old default)' },
-  { name: 'v3-small', ring: 'v3', tune: 'blockSize=16k,blockCount=1024', what: 'V3 16 KiB x 1024 blocks, retire 1 ms' },
+  { name: 'v3-small', ring: 'v3', tune: 'blockSize=128k,blockCount=128', what: 'V3 128 KiB x 128 blocks (smallest with vnet), retire 1 ms' },
   { name: 'v3-send', ring: 'v3', tune: 'tx=send', what: 'V3 default, TX one send() per frame' },
   { name: 'v2', ring: 'v2', tune: '', what: 'V2 480 slots of 64 KiB (vnet), batch <= 1024' },
   { name: 'v2-batch64', ring: 'v2', tune: 'maxBatch=64', what: 'V2, batch <= 64' },
