@@ -124,6 +124,13 @@ export type TxMethod = 'sendmmsg' | 'send';
  * Default geometry per ring version and vnet mode. Each number was picked in
  * bench/rx-tuning.ts (bench/results/rx-tuning.json); see the comment on each.
  */
+// Measured in bench/rx-tuning.ts (3 interleaved rounds, shared 2-vCPU machine, UDP 64 B
+// offered at 200 kpps; medians): ring v2 adds 136 us to a ping p50 vs v3's 503 us (v3 with
+// 128 KiB blocks: 564 us), loaded p50 1.0 ms vs 78 ms, iperf3 7.4 vs 6.1 Gbps, at about the
+// same CPU per packet (5.3 vs 5.0 us): v2 is the default. Within v2, blockCount 16/32/64 gave
+// 71/67/100 kpps and maxBatch 64 vs 1024 85/67 kpps: inside this machine's noise (min-max
+// overlap), so the defaults stay (32 blocks = 480 slots, batch 1024 = one sendmmsg).
+// TX per-frame send() was no better (79 kpps, loaded p99 29.5 ms vs 9.5): sendmmsg stays.
 export const RING_DEFAULTS = {
   v3: { blockSize: 256 * 1024, blockCount: 64, frameSize: 2048, retireMs: 1, maxBatch: 4096 },
   // V2 without vnet headers: MTU frames only; 2 KiB slots, 8192 of them (16 MiB).
