@@ -4,13 +4,28 @@
 // every choice (sizes, filter program, fanout mode) comes from the TypeScript side
 // (src/io/afpacket.ts), which also validates the arguments; here only cheap guards remain.
 //
-// RX. The ring is one mmap of blockCount blocks of blockSize bytes, handed to JS as ONE
+// Two RX ring formats, chosen by ringVersion; both describe frames to JS the same way, so the
+// pipeline does not know which one runs:
+//   3 (TPACKET_V3): the kernel packs variable-length frames into blocks and hands a block
+//     over when it is full or its retire timer fires (>= 1 ms). Few wake-ups under load, but
+//     at low rates every frame waits for the timer (lab-notes pitfall 6).
+//   2 (TPACKET_V2): fixed-size frame slots, each with its own status word; the kernel wakes
+//     us for every frame. nextBlock() then takes every consecutive ready frame (up to
+//     maxBatch) as one batch: at low rates a batch is one frame handed over at once, under
+//     load the frames that queued while we worked form a large batch.
+//
+// RX (V3). The ring is one mmap of blockCount blocks of blockSize bytes, handed to JS as ONE
 // external ArrayBuffer (zero copy). The kernel fills a block with variable-length frames and
 // passes it to us (TP_STATUS_USER) when it is full or when its retire timer fires.
 // nextBlock(descs) describes every frame of the next ready block in the caller's Uint32Array,
 // kDescStride words per frame (layout below), and returns the frame count; the block stays
 // ours (the frames stay valid, and may be sent from in place) until releaseBlock(). Several
 // blocks may be held at once; they are released oldest first.
+//
+// RX (V2). The same calls work on batches of frame slots instead of blocks: nextBlock()
+// scans from the oldest slot not yet handed out while slots are TP_STATUS_USER, describes
+// them and remembers where the batch ends; releaseBlock() gives the slots of the oldest held
+// batch back. At most kMaxHeldBatches batches may be held at once.
 //
 // Descriptor words per frame (all uint32):
 //   0 offset in the ring of the frame's first byte (Ethernet destination MAC)
@@ -27,7 +42,8 @@
 // TX. sendBatch(buf, descs, start, count): descs holds (offset, len) pairs into buf (an
 // ArrayBuffer or a typed array: the ring itself or a TX buffer). With vnetHdr each frame
 // must be preceded by its 10-byte virtio_net_hdr at offset - 10 (zeros = no offload). One
-// sendmmsg per up to kMaxBatch frames. Returns the number of frames the kernel took, from
+// sendmmsg per up to kMaxBatch frames (or, with txMethod 1, one send() per frame: a
+// measured alternative, see bench/rx-tuning.ts). Returns the number of frames the kernel took, from
 // `start`; when the very first frame fails with a data-path errno (EAGAIN, ENOBUFS,
 // EMSGSIZE, EINVAL, ...) it returns -errno instead, so the caller counts and skips it
 // without an exception. Errors that mean the socket itself is unusable throw.
@@ -76,6 +92,7 @@ constexpr uint32_t kDescStride = 8;     // uint32 words per RX frame descriptor
 constexpr uint32_t kTxDescStride = 2;   // (offset, len)
 constexpr uint32_t kVnetHdrLen = sizeof(VnetHdr);  // 10
 constexpr uint32_t kMaxBatch = 1024;    // the kernel caps sendmmsg's vlen at UIO_MAXIOV
+constexpr uint32_t kMaxHeldBatches = 64;  // V2: batches handed out and not yet released
 
 // The ring mapping is shared by the socket and the ArrayBuffer that exposes it: it is
 // unmapped when both have let go (socket closed and buffer detached or collected), so a JS
@@ -168,7 +185,13 @@ class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
     vnet_ = OptBool(o, "vnetHdr");
     uint32_t rcvbuf = OptU32(o, "rcvbuf", 0);
     uint32_t sndbuf = OptU32(o, "sndbuf", 0);
-    if (blockSize_ == 0 || blockCount_ == 0 || frameSize == 0 || blockSize_ % frameSize != 0 ||
+    v2_ = OptU32(o, "ringVersion", 3) == 2;
+    maxBatch_ = OptU32(o, "maxBatch", 0xffffffffu);
+    if (maxBatch_ == 0) maxBatch_ = 1;
+    txSend_ = OptU32(o, "txMethod", 0) == 1;
+    frameSize_ = frameSize;
+    // V2 slots need not fill a block: the kernel uses blockSize / frameSize slots per block.
+    if (blockSize_ == 0 || blockCount_ == 0 || frameSize == 0 || (!v2_ && blockSize_ % frameSize != 0) || frameSize > blockSize_ ||
         static_cast<uint64_t>(blockSize_) * blockCount_ > (1ull << 40)) {
       Napi::RangeError::New(env, "PacketSocket: bad ring geometry").ThrowAsJavaScriptException();
       return;
@@ -189,7 +212,7 @@ class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
     }
     ifindex_ = ifr.ifr_ifindex;
 
-    int v = TPACKET_V3;
+    int v = v2_ ? TPACKET_V2 : TPACKET_V3;
     if (!SetOpt(env, SOL_PACKET, PACKET_VERSION, v, "setsockopt(PACKET_VERSION)")) return;
     // Must precede the ring: the kernel refuses PACKET_VNET_HDR (EBUSY) once a ring exists.
     if (vnet_ && !SetOpt(env, SOL_PACKET, PACKET_VNET_HDR, 1, "setsockopt(PACKET_VNET_HDR)")) return;
@@ -212,7 +235,11 @@ class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
     req.tp_retire_blk_tov = retireMs;
     req.tp_sizeof_priv = 0;
     req.tp_feature_req_word = 0;
-    if (setsockopt(fd_, SOL_PACKET, PACKET_RX_RING, &req, sizeof(req)) != 0) {
+    framesPerBlock_ = blockSize_ / frameSize;
+    frameCount_ = req.tp_frame_nr;
+    // V2 takes the plain tpacket_req, which is the first four fields of tpacket_req3.
+    socklen_t reqLen = v2_ ? sizeof(tpacket_req) : sizeof(req);
+    if (setsockopt(fd_, SOL_PACKET, PACKET_RX_RING, &req, reqLen) != 0) {
       Fail(env, "setsockopt(PACKET_RX_RING)");
       return;
     }
@@ -365,6 +392,7 @@ class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
       return env.Undefined();
     }
     Napi::Uint32Array descs = info[0].As<Napi::Uint32Array>();
+    if (v2_) return Napi::Number::New(env, NextFramesV2(descs.Data(), descs.ElementLength() / kDescStride));
     if (readSeq_ - releaseSeq_ >= blockCount_) return Napi::Number::New(env, 0);  // all held
     uint32_t index = static_cast<uint32_t>(readSeq_ % blockCount_);
     size_t blockBase = static_cast<size_t>(index) * blockSize_;
@@ -401,26 +429,78 @@ class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
       d[2] = h->tp_len;
       d[3] = h->tp_status;
       d[4] = static_cast<uint32_t>(h->hv1.tp_vlan_tci) | (static_cast<uint32_t>(h->hv1.tp_vlan_tpid) << 16);
-      if (vnet_ && h->tp_mac >= kVnetHdrLen) {
-        VnetHdr vh;
-        std::memcpy(&vh, blk + off + h->tp_mac - kVnetHdrLen, sizeof(vh));
-        d[5] = static_cast<uint32_t>(vh.flags) | (static_cast<uint32_t>(vh.gso_type) << 8) |
-               (static_cast<uint32_t>(vh.hdr_len) << 16);
-        d[6] = static_cast<uint32_t>(vh.gso_size) | (static_cast<uint32_t>(vh.csum_start) << 16);
-        d[7] = vh.csum_offset;
-      } else {
-        d[5] = d[6] = d[7] = 0;
-      }
+      DescribeVnet(d, blk + off + h->tp_mac, h->tp_mac);
       off += h->tp_next_offset;
     }
     readSeq_++;
     return Napi::Number::New(env, n);
   }
 
-  // releaseBlock(): hands the oldest held block back to the kernel; returns how many
-  // blocks are still held (0 when none was held).
+  uint8_t* FrameV2(uint64_t seq) const {
+    uint32_t i = static_cast<uint32_t>(seq % frameCount_);
+    return ring_->base + static_cast<size_t>(i / framesPerBlock_) * blockSize_ +
+           static_cast<size_t>(i % framesPerBlock_) * frameSize_;
+  }
+
+  // V2: describes every consecutive ready slot from readSeq_ on, at most maxBatch_ and `room`,
+  // and holds them as one batch. Returns the count (0: nothing ready, or too much held).
+  uint32_t NextFramesV2(uint32_t* d, size_t room) {
+    if (heldBatches_ == kMaxHeldBatches) return 0;
+    uint32_t limit = maxBatch_ < room ? maxBatch_ : static_cast<uint32_t>(room);
+    uint64_t free = frameCount_ - (readSeq_ - releaseSeq_);
+    if (limit > free) limit = static_cast<uint32_t>(free);
+    uint32_t n = 0;
+    for (; n < limit; n++, d += kDescStride) {
+      uint8_t* f = FrameV2(readSeq_ + n);
+      auto* h = reinterpret_cast<tpacket2_hdr*>(f);
+      uint32_t status = __atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE);
+      if (!(status & TP_STATUS_USER)) break;
+      size_t base = static_cast<size_t>(f - ring_->base);
+      d[0] = static_cast<uint32_t>(base + h->tp_mac);
+      d[1] = h->tp_snaplen;
+      d[2] = h->tp_len;
+      d[3] = status;
+      d[4] = static_cast<uint32_t>(h->tp_vlan_tci) | (static_cast<uint32_t>(h->tp_vlan_tpid) << 16);
+      DescribeVnet(d, f + h->tp_mac, h->tp_mac);
+    }
+    if (n == 0) return 0;
+    readSeq_ += n;
+    batchEnd_[(releaseBatch_ + heldBatches_) % kMaxHeldBatches] = readSeq_;
+    heldBatches_++;
+    return n;
+  }
+
+  // Words 5-7 of a descriptor from the virtio_net_hdr right before the frame at `mac`.
+  void DescribeVnet(uint32_t* d, const uint8_t* mac, uint32_t room) const {
+    if (vnet_ && room >= kVnetHdrLen) {
+      VnetHdr vh;
+      std::memcpy(&vh, mac - kVnetHdrLen, sizeof(vh));
+      d[5] = static_cast<uint32_t>(vh.flags) | (static_cast<uint32_t>(vh.gso_type) << 8) |
+             (static_cast<uint32_t>(vh.hdr_len) << 16);
+      d[6] = static_cast<uint32_t>(vh.gso_size) | (static_cast<uint32_t>(vh.csum_start) << 16);
+      d[7] = vh.csum_offset;
+    } else {
+      d[5] = d[6] = d[7] = 0;
+    }
+  }
+
+  uint64_t Held() const { return v2_ ? heldBatches_ : readSeq_ - releaseSeq_; }
+
+  // releaseBlock(): hands the oldest held block (V2: batch) back to the kernel; returns how
+  // many are still held (0 when none was held).
   Napi::Value ReleaseBlock(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
+    if (v2_) {
+      if (fd_ >= 0 && heldBatches_ > 0) {
+        uint64_t end = batchEnd_[releaseBatch_];
+        for (; releaseSeq_ < end; releaseSeq_++)
+          __atomic_store_n(&reinterpret_cast<tpacket2_hdr*>(FrameV2(releaseSeq_))->tp_status, TP_STATUS_KERNEL,
+                           __ATOMIC_RELEASE);
+        releaseBatch_ = (releaseBatch_ + 1) % kMaxHeldBatches;
+        heldBatches_--;
+      }
+      return Napi::Number::New(env, static_cast<double>(heldBatches_));
+    }
     if (fd_ >= 0 && releaseSeq_ != readSeq_) {
       auto* bd = reinterpret_cast<tpacket_block_desc*>(
           ring_->base + static_cast<size_t>(releaseSeq_ % blockCount_) * blockSize_);
@@ -482,7 +562,7 @@ class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
         iovs_[j].iov_base = data + off - hdr;
         iovs_[j].iov_len = len + hdr;
       }
-      int r = sendmmsg(fd_, msgs_.data(), k, MSG_DONTWAIT);
+      int r = txSend_ ? SendEach(k) : sendmmsg(fd_, msgs_.data(), k, MSG_DONTWAIT);
       if (r < 0) {
         int err = errno;
         if (err == EINTR) continue;
@@ -495,6 +575,15 @@ class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
       if (static_cast<uint32_t>(r) < k) break;
     }
     return Napi::Number::New(env, sent);
+  }
+
+  // One send() per prepared iovec: sendmmsg's contract (frames sent, or -1 with errno when
+  // the first one failed).
+  int SendEach(uint32_t k) {
+    for (uint32_t j = 0; j < k; j++) {
+      if (send(fd_, iovs_[j].iov_base, iovs_[j].iov_len, MSG_DONTWAIT) < 0) return j > 0 ? static_cast<int>(j) : -1;
+    }
+    return static_cast<int>(k);
   }
 
   // --- socket options after bind ------------------------------------------------------
@@ -671,7 +760,7 @@ class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
   Napi::Value GetFd(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), fd_); }
   Napi::Value GetIfindex(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), ifindex_); }
   Napi::Value GetHeldBlocks(const Napi::CallbackInfo& info) {
-    return Napi::Number::New(info.Env(), static_cast<double>(readSeq_ - releaseSeq_));
+    return Napi::Number::New(info.Env(), static_cast<double>(Held()));
   }
 
   int fd_ = -1;
@@ -679,8 +768,17 @@ class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
   bool vnet_ = false;
   uint32_t blockSize_ = 0;
   uint32_t blockCount_ = 0;
-  uint64_t readSeq_ = 0;     // blocks handed to JS so far
-  uint64_t releaseSeq_ = 0;  // blocks given back so far (oldest first)
+  uint64_t readSeq_ = 0;     // blocks (V2: frame slots) handed to JS so far
+  uint64_t releaseSeq_ = 0;  // blocks (V2: frame slots) given back so far (oldest first)
+  bool v2_ = false;          // TPACKET_V2 ring of fixed frame slots
+  bool txSend_ = false;      // TX with one send() per frame instead of sendmmsg
+  uint32_t maxBatch_ = 0;    // V2: most frames nextBlock() hands out at once
+  uint32_t frameSize_ = 0;
+  uint32_t framesPerBlock_ = 0;
+  uint32_t frameCount_ = 0;
+  uint64_t batchEnd_[kMaxHeldBatches] = {};  // V2: readSeq_ at the end of each held batch
+  uint32_t releaseBatch_ = 0;                // V2: index of the oldest held batch
+  uint32_t heldBatches_ = 0;
   RingMap* ring_ = nullptr;
   Napi::Reference<Napi::ArrayBuffer> ringRef_;
   uv_poll_t* poll_ = nullptr;
@@ -700,6 +798,7 @@ void InitAfPacket(Napi::Env env, Napi::Object exports) {
   layout.Set("maxTxBatch", Napi::Number::New(env, kMaxBatch));
   layout.Set("blockHeaderLen", Napi::Number::New(env, sizeof(tpacket_block_desc)));
   layout.Set("frameHeaderLen", Napi::Number::New(env, TPACKET3_HDRLEN));
+  layout.Set("frameHeaderLenV2", Napi::Number::New(env, TPACKET2_HDRLEN));
   exports.Set("afpacketLayout", layout);
 }
 

@@ -23,6 +23,8 @@ import { CAPTURE_MODES, DEFAULT_TUN_NAME, MAIN_THREAD, isCaptureMode, openCaptur
 import { ipForward, tunRouteCommands } from '../io/tun-backend';
 import { chooseLayout, parseCpuList, RpsSteering, softirqCpus, type Layout } from '../control/cpu-layout';
 import { availableParallelism } from 'node:os';
+import { AfPacketBackend } from '../io/afpacket-backend';
+import { describeRx, parseRxOptions, RxOptionError, type RxTuning } from './rx-options';
 import { parseListen, startMetricsServer } from '../metrics/http';
 import { Metrics } from '../metrics/metrics';
 import { UsageError } from './usage-error';
@@ -57,6 +59,9 @@ Options:
   --tun-multiqueue    open the TUN device with IFF_MULTI_QUEUE when the kernel offers it
   --no-vnet           do not use vnet headers (GSO/checksum offload pass-through;
                       --capture afpacket and tun)
+  --rx-ring v2|v3     AF_PACKET RX ring: v2 hands each frame over at once (low
+                      latency, the default); v3 hands over blocks (>= 1 ms wait at
+                      low rates). Advanced: --rx-tune KEY=VAL,... (src/cli/rx-options.ts)
   --no-early-drop     do not install the nft netdev ingress rule that drops the
                       kernel's (unused) copy of VIP traffic
   --socket PATH       control socket for tsvsadm (default $TSVS_SOCKET, else
@@ -97,6 +102,8 @@ export async function run(argv: string[]): Promise<number> {
         tun: { type: 'string' },
         'tun-routes': { type: 'boolean' },
         'tun-multiqueue': { type: 'boolean' },
+        'rx-ring': { type: 'string' },
+        'rx-tune': { type: 'string' },
         'no-early-drop': { type: 'boolean' },
         socket: { type: 'string' },
         metrics: { type: 'string' },
@@ -145,6 +152,13 @@ export async function run(argv: string[]): Promise<number> {
     }
     const ncpu = availableParallelism();
     if (cpusOpt.length === 0 || cpusOpt.some((c) => c >= ncpu)) throw new UsageError(`tsvs daemon: --cpus ${values.cpus}: this host has CPUs 0-${ncpu - 1}`);
+  }
+  let rx: RxTuning;
+  try {
+    rx = parseRxOptions(values['rx-ring'] ?? process.env.TSVS_RX_RING, values['rx-tune'] ?? process.env.TSVS_RX_TUNE);
+  } catch (e) {
+    if (e instanceof RxOptionError) throw new UsageError(`tsvs daemon: ${e.message}`);
+    throw e;
   }
   if (values.metrics !== undefined) {
     try {
@@ -238,10 +252,12 @@ export async function run(argv: string[]): Promise<number> {
   try {
     opened = openCapture({
       mode, ifname, vips: [], log, onError: (err) => log(`capture on ${ifname}: ${err.message}`),
-      vnetHdr, tunName, tunRoutes: values['tun-routes'] ?? false, multiQueue: values['tun-multiqueue'] ?? false,
+      vnetHdr, rx, tunName, tunRoutes: values['tun-routes'] ?? false, multiQueue: values['tun-multiqueue'] ?? false,
       shard: nWorkers > 1 ? { index: MAIN_THREAD, workers: nWorkers, fanoutGroup: 0 } : undefined,
     });
   } catch (e) {
+    // A ring geometry that does not fit together (from --rx-tune) is a usage error.
+    if (e instanceof RangeError) throw new UsageError(`tsvs daemon: --rx-tune: ${e.message}`);
     const err = e as NodeJS.ErrnoException;
     if (err.code === 'EPERM' || err.code === 'EACCES') {
       throw new UsageError(`tsvs daemon: no permission to capture on ${ifname}: run as root or with CAP_NET_RAW${mode === 'tun' ? ' and CAP_NET_ADMIN' : ''}`, 1);
@@ -336,7 +352,7 @@ export async function run(argv: string[]): Promise<number> {
     log(`metrics at http://${values.metrics.startsWith(':') ? '*' : ''}${values.metrics}/metrics`);
   }
   const svcCount = daemon.director.services.services.length;
-  log(`director on ${ifname} (${[...backend.mac].map((b) => b.toString(16).padStart(2, '0')).join(':')}, ${ourIp ? formatV4(ourIp) : 'no IPv4'}): ${svcCount} service(s), vnet headers ${(daemon.workers ? vnetHdr : backend.vnetHdr) ? 'on' : 'off'}${daemon.workers ? `, ${daemon.workers.count} workers` : ''}, ${opened.summary}; control socket ${control.path}`);
+  log(`director on ${ifname} (${[...backend.mac].map((b) => b.toString(16).padStart(2, '0')).join(':')}, ${ourIp ? formatV4(ourIp) : 'no IPv4'}): ${svcCount} service(s), vnet headers ${(daemon.workers ? vnetHdr : backend.vnetHdr) ? 'on' : 'off'}${daemon.workers ? `, ${daemon.workers.count} workers` : ''}, ${opened.summary}${opened.backend instanceof AfPacketBackend ? `, ${describeRx(opened.backend.sock)}` : ''}; control socket ${control.path}`);
   if (mode === 'tun' && !values['tun-routes']) {
     const cmds = tunRouteCommands([...daemon.director.index.vips4].sort((a, b) => a - b), tunName);
     if (cmds.length) log(`--capture tun without --tun-routes: route the VIPs into ${tunName} yourself: ${cmds.join('; ')}`);

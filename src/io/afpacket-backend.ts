@@ -1,7 +1,7 @@
-// IoBackend over an AF_PACKET socket (the main capture path): a TPACKET_V3 ring bound to
+// IoBackend over an AF_PACKET socket (the main capture path): a TPACKET_V2 or V3 ring bound to
 // ETH_P_ALL on one interface, a BPF filter letting through only ARP and IPv4 to our VIPs,
 // vnet headers on by default (GSO super-frames and partial checksums pass through), and
-// readiness from libuv, so an idle daemon sleeps. Under load every ready block is drained
+// readiness from libuv, so an idle daemon sleeps. Under load every ready batch is drained
 // before we yield to the event loop.
 
 import { AfPacketSocket, ifInfo, type AfPacketOptions } from './afpacket';

@@ -1,10 +1,16 @@
 // AF_PACKET I/O: a typed wrapper over the addon's PacketSocket (native/afpacket.cc).
 //
-// RX: the kernel fills a TPACKET_V3 ring mmap'd into our address space; `ring` is one
-// ArrayBuffer over all of it, so frames are read where the kernel wrote them. One native
-// call, nextBlock(), describes a whole block of frames in `descs` (DESC_STRIDE words per
-// frame, the DESC_* offsets below); the frames stay valid, and may be transmitted in place,
-// until releaseBlock(). drain() loops over every ready block.
+// RX: the kernel fills a ring mmap'd into our address space; `ring` is one ArrayBuffer over
+// all of it, so frames are read where the kernel wrote them. One native call, nextBlock(),
+// describes a batch of frames in `descs` (DESC_STRIDE words per frame, the DESC_* offsets
+// below); the frames stay valid, and may be transmitted in place, until releaseBlock().
+// drain() loops over every ready batch. The ring is either
+//   - 'v2' (TPACKET_V2, the default): one slot per frame, a wake-up per frame; a batch is
+//     every consecutive ready slot (at most maxBatch). Low latency at low rates (a frame is
+//     handed over at once), batches form by themselves under load;
+//   - 'v3' (TPACKET_V3): a batch is one block, handed over when full or when its retire
+//     timer fires (>= 1 ms): at low rates each frame waits that long (lab-notes pitfall 6).
+// The defaults of both and the numbers behind them: RING_DEFAULTS below, bench/rx-tuning.ts.
 //
 // TX: send(buf, descs, count) transmits (offset, len) pairs out of `buf` (the ring or any
 // TX buffer) with one sendmmsg per up to 1024 frames. With vnetHdr every frame is preceded
@@ -118,27 +124,72 @@ export interface FanoutOptions {
   rollover?: boolean;
 }
 
+export type RingVersion = 'v2' | 'v3';
+export type TxMethod = 'sendmmsg' | 'send';
+
+/**
+ * Default geometry per ring version and vnet mode. Each number was picked in
+ * bench/rx-tuning.ts (bench/results/rx-tuning.json); see the comment on each.
+ */
+// Measured in bench/rx-tuning.ts (3 interleaved rounds, shared 2-vCPU machine, UDP 64 B
+// offered at 200 kpps; medians): ring v2 adds 136 us to a ping p50 vs v3's 503 us (v3 with
+// 128 KiB blocks: 564 us), loaded p50 1.0 ms vs 78 ms, iperf3 7.4 vs 6.1 Gbps, at about the
+// same CPU per packet (5.3 vs 5.0 us): v2 is the default. Within v2, blockCount 16/32/64 gave
+// 71/67/100 kpps and maxBatch 64 vs 1024 85/67 kpps: inside this machine's noise (min-max
+// overlap), so the defaults stay (32 blocks = 480 slots, batch 1024 = one sendmmsg).
+// TX per-frame send() was no better (79 kpps, loaded p99 29.5 ms vs 9.5): sendmmsg stays.
+export const RING_DEFAULTS = {
+  v3: { blockSize: 256 * 1024, blockCount: 64, frameSize: 2048, retireMs: 1, maxBatch: 4096 },
+  // V2 without vnet headers: MTU frames only; 2 KiB slots, 8192 of them (16 MiB).
+  v2: { blockSize: 256 * 1024, blockCount: 64, frameSize: 2048, retireMs: 0, maxBatch: 1024 },
+  // V2 with vnet headers: every slot must hold a 64 KiB GSO super-frame (V2_VNET_MIN_FRAME),
+  // so slots are 65792 bytes, 15 to a 1 MiB block.
+  v2vnet: { blockSize: 1 << 20, blockCount: 32, frameSize: 65792, retireMs: 0, maxBatch: 1024 },
+} as const;
+
+/**
+ * With vnetHdr a V2 slot must hold the largest GSO super-frame veth or a NIC builds
+ * (gso_max_size 65536 bytes) plus the kernel's frame header: tpacket2_hdr and sockaddr_ll
+ * aligned (80 bytes, the vnet header included) and PACKET_RESERVE. A smaller slot truncates
+ * super-frames (snaplen < len); the pipeline drops those (DROP_RUNT) and the TCP flow stalls
+ * on retransmits of the same super-frame. So smaller frames are refused here.
+ */
+export function v2VnetMinFrame(reserve: number): number {
+  return Math.ceil((65536 + 80 + reserve) / 16) * 16;
+}
+
 export interface AfPacketOptions {
+  /** RX ring format: 'v2' (per-frame hand-over, default) or 'v3' (block hand-over). */
+  ringVersion?: RingVersion;
   /**
-   * Bytes per ring block; a multiple of 4096. Default 256 KiB. The block is the unit of
-   * wake-up and hand-back: larger blocks mean fewer native calls under load, smaller ones
-   * fill (and so reach us) sooner. 256 KiB holds ~1600 small frames or, with vnetHdr, three
-   * 64 KiB GSO super-frames, and is an order-6 allocation the kernel finds easily.
-   * With vnetHdr it must be at least 128 KiB, so that a 64 KiB super-frame fits whole.
+   * Most frames one nextBlock() hands out ('v2' only; a 'v3' batch is a whole block).
+   * Default 1024, the most one sendmmsg takes.
+   */
+  maxBatch?: number;
+  /** TX: 'sendmmsg' (one syscall per batch, default) or 'send' (one syscall per frame; a measured alternative). */
+  txMethod?: TxMethod;
+  /**
+   * Bytes per ring block; a multiple of 4096. Default: RING_DEFAULTS. For 'v3' the block is
+   * the unit of wake-up and hand-back: larger blocks mean fewer native calls under load,
+   * smaller ones fill (and so reach us) sooner. 256 KiB holds ~1600 small frames or, with
+   * vnetHdr, three 64 KiB GSO super-frames, and is an order-6 allocation the kernel finds
+   * easily; with vnetHdr it must be at least 128 KiB. For 'v2' it is only the kernel's
+   * allocation unit (blockSize / frameSize slots each).
    */
   blockSize?: number;
-  /** Blocks in the ring. Default 64: 16 MiB, ~0.3 s of small frames at 0.3 Mpps. */
+  /** Blocks in the ring. Default: RING_DEFAULTS ('v3': 64, 16 MiB, ~0.3 s of small frames at 0.3 Mpps). */
   blockCount?: number;
   /**
-   * Nominal frame size (multiple of 16 that divides blockSize). Default 2048. TPACKET_V3
-   * packs frames at their own length, so this only sizes the kernel's frame count; the
-   * largest frame is bounded by blockSize, not by this.
+   * Frame size (multiple of 16; for 'v3' it must divide blockSize). Default 2048. TPACKET_V3
+   * packs frames at their own length, so there this only sizes the kernel's frame count and
+   * the largest frame is bounded by blockSize. For 'v2' it is the slot size: the largest
+   * frame plus its header; with vnetHdr at least v2VnetMinFrame(reserve), default 65792.
    */
   frameSize?: number;
   /**
-   * Retire timeout of a partly filled block, in ms. Default 1 (the minimum): at low rates a
-   * block reaches us only when this fires, so it is the added latency (lab-notes pitfall 6;
-   * 0 lets the kernel pick, about 8 ms).
+   * 'v3': retire timeout of a partly filled block, in ms. Default 1 (the minimum): at low
+   * rates a block reaches us only when this fires, so it is the added latency (lab-notes
+   * pitfall 6; 0 lets the kernel pick, about 8 ms). Ignored by 'v2'.
    */
   retireMs?: number;
   /** Headroom in bytes kept in front of each received frame (PACKET_RESERVE), e.g. 20 to prepend an IPIP header in place. Default 0. */
@@ -183,6 +234,16 @@ const VNET_MIN_BLOCK = 128 * 1024;
 function checkInt(name: string, v: unknown, min: number, max: number): number {
   if (typeof v !== 'number' || !Number.isInteger(v)) throw new TypeError(`${name} must be an integer, got ${describe(v)}`);
   if (v < min || v > max) throw new RangeError(`${name} must be between ${min} and ${max}, got ${v}`);
+  return v;
+}
+
+function checkRingVersion(v: unknown): RingVersion {
+  if (v !== 'v2' && v !== 'v3') throw new RangeError(`ringVersion must be 'v2' or 'v3', got ${describe(v)}`);
+  return v;
+}
+
+function checkTxMethod(v: unknown): TxMethod {
+  if (v !== 'sendmmsg' && v !== 'send') throw new RangeError(`txMethod must be 'sendmmsg' or 'send', got ${describe(v)}`);
   return v;
 }
 
@@ -252,6 +313,9 @@ export class AfPacketSocket {
   readonly ifindex: number;
   readonly blockSize: number;
   readonly blockCount: number;
+  readonly ringVersion: RingVersion;
+  readonly frameSize: number;
+  readonly maxBatch: number;
   readonly vnetHdr: boolean;
   /** The RX ring (zero copy). Detached (length 0) after close(). */
   readonly ring: ArrayBuffer;
@@ -281,16 +345,25 @@ export class AfPacketSocket {
     checkIfName(ifname);
     if (options === null || typeof options !== 'object') throw new TypeError(`options must be an object, got ${describe(options)}`);
     const vnetHdr = options.vnetHdr === undefined ? false : checkBool('vnetHdr', options.vnetHdr);
-    const blockSize = options.blockSize === undefined ? 256 * 1024 : checkInt('blockSize', options.blockSize, PAGE, MAX_RING);
-    if (blockSize % PAGE !== 0) throw new RangeError(`blockSize must be a multiple of ${PAGE}, got ${blockSize}`);
-    if (vnetHdr && blockSize < VNET_MIN_BLOCK)
-      throw new RangeError(`blockSize must be at least ${VNET_MIN_BLOCK} with vnetHdr (a 64 KiB GSO frame must fit a block), got ${blockSize}`);
-    const blockCount = options.blockCount === undefined ? 64 : checkInt('blockCount', options.blockCount, 1, Math.floor(MAX_RING / blockSize));
-    const frameSize = options.frameSize === undefined ? 2048 : checkInt('frameSize', options.frameSize, 128, blockSize);
-    if (frameSize % 16 !== 0 || blockSize % frameSize !== 0)
-      throw new RangeError(`frameSize must be a multiple of 16 that divides blockSize (${blockSize}), got ${frameSize}`);
-    const retireMs = options.retireMs === undefined ? 1 : checkInt('retireMs', options.retireMs, 0, 60000);
+    const ringVersion = options.ringVersion === undefined ? 'v2' : checkRingVersion(options.ringVersion);
+    const txMethod = options.txMethod === undefined ? 'sendmmsg' : checkTxMethod(options.txMethod);
     const reserve = options.reserve === undefined ? 0 : checkInt('reserve', options.reserve, 0, 1024);
+    const defs = ringVersion === 'v3' ? RING_DEFAULTS.v3 : vnetHdr ? RING_DEFAULTS.v2vnet : RING_DEFAULTS.v2;
+    const blockSize = options.blockSize === undefined ? defs.blockSize : checkInt('blockSize', options.blockSize, PAGE, MAX_RING);
+    if (blockSize % PAGE !== 0) throw new RangeError(`blockSize must be a multiple of ${PAGE}, got ${blockSize}`);
+    if (ringVersion === 'v3' && vnetHdr && blockSize < VNET_MIN_BLOCK)
+      throw new RangeError(`blockSize must be at least ${VNET_MIN_BLOCK} with vnetHdr (a 64 KiB GSO frame must fit a block), got ${blockSize}`);
+    const blockCount = options.blockCount === undefined ? defs.blockCount : checkInt('blockCount', options.blockCount, 1, Math.floor(MAX_RING / blockSize));
+    const frameSize = options.frameSize === undefined ? defs.frameSize : checkInt('frameSize', options.frameSize, 128, blockSize);
+    if (frameSize % 16 !== 0 || (ringVersion === 'v3' && blockSize % frameSize !== 0))
+      throw new RangeError(`frameSize must be a multiple of 16${ringVersion === 'v3' ? ` that divides blockSize (${blockSize})` : ''}, got ${frameSize}`);
+    if (ringVersion === 'v2' && vnetHdr && frameSize < v2VnetMinFrame(reserve))
+      throw new RangeError(
+        `frameSize must be at least ${v2VnetMinFrame(reserve)} for a 'v2' ring with vnetHdr (a 64 KiB GSO super-frame must fit a slot), got ${frameSize}`,
+      );
+    if (ringVersion === 'v2' && frameSize > blockSize) throw new RangeError(`frameSize (${frameSize}) must not exceed blockSize (${blockSize})`);
+    const retireMs = options.retireMs === undefined ? defs.retireMs : checkInt('retireMs', options.retireMs, 0, 60000);
+    const maxBatch = options.maxBatch === undefined ? defs.maxBatch : checkInt('maxBatch', options.maxBatch, 1, 65536);
     const ignoreOutgoing = options.ignoreOutgoing === undefined ? true : checkBool('ignoreOutgoing', options.ignoreOutgoing);
     const qdiscBypass = options.qdiscBypass === undefined ? false : checkBool('qdiscBypass', options.qdiscBypass);
     const rcvbuf = options.rcvbuf === undefined ? 0 : checkInt('rcvbuf', options.rcvbuf, 0, 1 << 30);
@@ -319,6 +392,7 @@ export class AfPacketSocket {
     try {
       this.sock = new addon.PacketSocket(ifname, {
         blockSize, blockCount, frameSize, retireMs, reserve, vnetHdr, ignoreOutgoing, qdiscBypass, rcvbuf, sndbuf, filter,
+        ringVersion: ringVersion === 'v2' ? 2 : 3, maxBatch, txMethod: txMethod === 'send' ? 1 : 0,
       });
     } catch (e) {
       throw explain(e, `AF_PACKET socket on "${ifname}"`);
@@ -336,10 +410,16 @@ export class AfPacketSocket {
     this.ifindex = this.sock.ifindex;
     this.blockSize = blockSize;
     this.blockCount = blockCount;
+    this.ringVersion = ringVersion;
+    this.frameSize = frameSize;
+    this.maxBatch = maxBatch;
     this.vnetHdr = vnetHdr;
     this.ring = this.sock.ring();
     this.bytes = new Uint8Array(this.ring);
-    this.descs = new Uint32Array(Math.ceil(blockSize / MIN_FRAME_FOOTPRINT) * DESC_STRIDE);
+    const slots = Math.floor(blockSize / frameSize) * blockCount;
+    this.descs = new Uint32Array(
+      (ringVersion === 'v3' ? Math.ceil(blockSize / MIN_FRAME_FOOTPRINT) : Math.min(maxBatch, slots)) * DESC_STRIDE,
+    );
   }
 
   /** The socket's file descriptor (-1 once closed). */
@@ -347,7 +427,7 @@ export class AfPacketSocket {
     return this.sock.fd;
   }
 
-  /** Blocks taken with nextBlock() and not yet released. */
+  /** Batches (blocks for 'v3') taken with nextBlock() and not yet released. */
   get heldBlocks(): number {
     return this.sock.heldBlocks;
   }

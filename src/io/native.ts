@@ -9,7 +9,7 @@ export interface NativeAddon {
   allocHuge(bytes: number, huge: boolean): ArrayBuffer;
   /** Interface facts by name (ioctl SIOCGIF*); an unknown name throws code ENODEV. */
   ifInfo(name: string): NativeIfInfo;
-  /** AF_PACKET socket with a TPACKET_V3 RX ring (native/afpacket.cc). Use src/io/afpacket.ts. */
+  /** AF_PACKET socket with a TPACKET_V2 or V3 RX ring (native/afpacket.cc). Use src/io/afpacket.ts. */
   PacketSocket: NativePacketSocketCtor;
   /** Pins the calling thread (pthread_setaffinity_np) to these CPUs (native/affinity.cc). */
   setThreadAffinity(cpus: number[]): void;
@@ -87,6 +87,12 @@ export interface NativePacketSocketOptions {
   sndbuf: number;
   /** Classic BPF, 4 words per instruction (code, jt, jf, k); attached before bind. */
   filter?: Uint32Array;
+  /** 2 (TPACKET_V2, per-frame slots) or 3 (TPACKET_V3, blocks). */
+  ringVersion: 2 | 3;
+  /** V2: most frames one nextBlock() describes. */
+  maxBatch: number;
+  /** 0: sendmmsg per batch; 1: send() per frame. */
+  txMethod: 0 | 1;
 }
 
 /** PACKET_STATISTICS since the previous read (the kernel resets them on read). */
@@ -142,6 +148,7 @@ export interface NativeAfPacketLayout {
   maxTxBatch: number;
   blockHeaderLen: number;
   frameHeaderLen: number;
+  frameHeaderLenV2: number;
 }
 
 export interface NativeTunOptions {

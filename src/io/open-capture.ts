@@ -23,7 +23,7 @@
 //                                workers one after another).
 
 import { AfPacketBackend } from './afpacket-backend';
-import type { FanoutOptions } from './afpacket';
+import type { AfPacketOptions, FanoutOptions } from './afpacket';
 import { fanoutProgram, type FanoutKey } from './fanout';
 import type { IoBackend } from './backend';
 import type { NativeIoError } from './native';
@@ -31,6 +31,9 @@ import { PcapBackend } from './pcap-backend';
 import { TunBackend } from './tun-backend';
 
 /** `shard.index` of the main thread's ARP socket when workers forward. */
+/** The AF_PACKET ring settings an operator may tune (--rx-ring, --rx-tune). */
+export type RxTuning = Pick<AfPacketOptions, 'ringVersion' | 'blockSize' | 'blockCount' | 'frameSize' | 'retireMs' | 'maxBatch' | 'txMethod'>;
+
 export const MAIN_THREAD = -1;
 
 /** Which socket of a multi-worker daemon to open (src/control/daemon-workers.ts). */
@@ -61,6 +64,8 @@ export interface OpenCaptureOptions {
   onError?: (err: NativeIoError) => void;
   /** afpacket, tun: virtio_net_hdr on RX and TX (GSO super-frames, partial checksums; default true). */
   vnetHdr?: boolean;
+  /** afpacket: ring version, geometry, batch and TX method (src/cli/rx-options.ts). */
+  rx?: RxTuning;
   /** afpacket: join a PACKET_FANOUT group (one socket per worker). */
   fanout?: FanoutOptions;
   /** With more than one worker: which socket this is (afpacket only). */
@@ -93,7 +98,7 @@ export function openCapture(opts: OpenCaptureOptions): OpenedCapture {
   }
   switch (opts.mode) {
     case 'afpacket': {
-      const b = new AfPacketBackend(opts.ifname, { vips, vnetHdr: opts.vnetHdr ?? true, fanout: opts.fanout, onError: opts.onError });
+      const b = new AfPacketBackend(opts.ifname, { ...opts.rx, vips, vnetHdr: opts.vnetHdr ?? true, fanout: opts.fanout, onError: opts.onError });
       return { backend: b, mode: 'afpacket', earlyDrop: true, summary: `capture afpacket, vnet headers ${b.vnetHdr ? 'on' : 'off'}` };
     }
     case 'tun': {
@@ -119,6 +124,7 @@ function openShard(opts: OpenCaptureOptions, shard: ShardRole): AfPacketBackend 
     throw new RangeError(`worker index ${shard.index} out of 0..${shard.workers - 1}`);
   }
   return new AfPacketBackend(opts.ifname, {
+    ...opts.rx,
     vips: [],
     frames: 'ipv4',
     vnetHdr: opts.vnetHdr ?? true,
