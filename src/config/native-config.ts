@@ -22,6 +22,9 @@
 //           uthreshold: 0
 //           lthreshold: 0
 //
+//   vrrp:                          # optional: VRRP instances owning VIPs (src/ha/vrrp/yaml-config.ts)
+//     instances: [...]
+//
 // Parsing produces the same ServiceSpec/DestSpec values as ipvsadm command lines, and
 // validation reports every error with its line number.
 
@@ -40,6 +43,8 @@ import {
   NATIVE_HEALTH_KEYS, checkSettingValue, globalsOf, nativeHealthValue, resolveVirtual, type Settings,
 } from './ldirectord';
 import { findScheduler } from '../sched/registry';
+import type { VrrpConfig } from '../ha/vrrp/config';
+import { parseVrrpSection } from '../ha/vrrp/yaml-config';
 import '../sched/all';
 
 export interface ConfiguredService {
@@ -54,6 +59,8 @@ export interface ConfiguredService {
 
 export interface NativeConfig {
   services: ConfiguredService[];
+  /** The `vrrp:` section, when present. */
+  vrrp?: VrrpConfig;
 }
 
 export class ConfigError extends Error {
@@ -86,7 +93,12 @@ export function parseNativeConfig(text: string, file: string): NativeConfig {
   if (!isMap(root)) throw new ConfigError(file, ['line 1: expected a mapping with a "services" list']);
   const servicesNode = root.get('services', true);
   const out: NativeConfig = { services: [] };
-  if (servicesNode === undefined || servicesNode === null) return out;
+  const vrrp = parseVrrpSection(root.get('vrrp', true), lc, problems);
+  if (vrrp) out.vrrp = vrrp;
+  if (servicesNode === undefined || servicesNode === null) {
+    if (problems.length) throw new ConfigError(file, problems);
+    return out;
+  }
   if (!isSeq(servicesNode)) throw new ConfigError(file, [`line ${lineOf(servicesNode as Node)}: "services" must be a list`]);
   const seen = new Set<string>();
   for (const item of servicesNode.items) {

@@ -2,6 +2,8 @@
 // resolution and the housekeeping clock. It owns the VIPs at L2 (gratuitous ARP at
 // start, ARP answers), reloads its configuration without dropping connections, and can
 // write a status snapshot (ipvsadm's snapshot form) for tools and the demo.
+// With VRRP (src/ha/vrrp/) a VIP can be on standby: setVipsActive(vips, false) stops the
+// ARP answers, echo replies and forwarding for it until its instance becomes MASTER.
 
 import { writeFileSync, renameSync } from 'node:fs';
 import { formatV4 } from '../core/addr';
@@ -21,6 +23,7 @@ import { serviceKey } from '../core/service';
 import { HealthMonitor, type HealthEvent } from '../health/monitor';
 import type { HealthConfig } from '../health/types';
 import { reconcile, type ReconcileReport } from './reconcile';
+import type { VrrpStatus } from '../ha/vrrp/vrrp';
 
 export type Logger = (msg: string) => void;
 
@@ -41,6 +44,8 @@ export interface DaemonStatus extends IpvsSnapshot {
   conns: number;
   unresolved: string[];
   health: { counters: Record<string, number>; reals: Record<string, { real: string; status: string; failures: number }[]> } | null;
+  /** VRRP instances and drops, when --vrrp is given. */
+  vrrp?: VrrpStatus;
 }
 
 export class Daemon {
@@ -70,6 +75,8 @@ export class Daemon {
 
   /** The health checker, once a configuration asks for checks. */
   monitor: HealthMonitor | null = null;
+  /** Set by the VRRP runner: its part of the status. */
+  vrrpStatus: (() => VrrpStatus) | null = null;
   /** Health transitions seen (for status and metrics). */
   readonly healthEvents: HealthEvent[] = [];
 
@@ -127,11 +134,30 @@ export class Daemon {
     this.writeStatus();
   }
 
-  /** Gratuitous ARP for every VIP (at start, and when VIPs change). */
+  /** Gratuitous ARP for every active VIP (at start, and when VIPs change). */
   announce(): void {
     for (const vip of this.director.index.vips4) {
+      if (!this.pipeline.isVipActive(vip)) continue;
       const frame = buildArpFrame(gratuitousArp(this.backend.mac, vip));
       for (let i = 0; i < 3; i++) this.pipeline.queueFrame(frame, frame.length);
+    }
+    this.pipeline.flush();
+  }
+
+  /**
+   * VRRP: own these VIPs (true: answer ARP and ping, forward) or stand by for them (false),
+   * from the next frame on. Per VIP set, independent of any whole-daemon switch.
+   */
+  setVipsActive(vips: readonly number[], active: boolean): void {
+    this.pipeline.setVipsActive(vips, active);
+    this.writeStatus();
+  }
+
+  /** One gratuitous ARP for each of these VIPs (VRRP's rounds on becoming master). */
+  announceVips(vips: readonly number[]): void {
+    for (const vip of vips) {
+      const frame = buildArpFrame(gratuitousArp(this.backend.mac, vip));
+      this.pipeline.queueFrame(frame, frame.length);
     }
     this.pipeline.flush();
   }
@@ -162,6 +188,7 @@ export class Daemon {
       conns: this.director.conns.size,
       unresolved: this.neighbours.unresolved().map(formatV4),
       health: this.monitor ? { counters: { ...this.monitor.counters }, reals: this.monitor.status() } : null,
+      ...(this.vrrpStatus ? { vrrp: this.vrrpStatus() } : {}),
     };
   }
 

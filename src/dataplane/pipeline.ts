@@ -10,6 +10,8 @@
 //                 TTL <= 1                    ICMP time exceeded back to the client
 //                 no dest available           ICMP port unreachable (as IPVS)
 //            ─► anything else                 not ours: the kernel has its own copy
+// A VIP on standby (its VRRP instance is BACKUP, see setVipsActive) is treated as not ours:
+// no ARP answer, no echo reply, nothing forwarded.
 //
 // Forwarded frames are sent from the RX ring itself: one TX batch per block, no copy.
 // Frames we build (ARP replies are in place too; ICMP errors, ARP requests) go into a
@@ -55,6 +57,8 @@ export class PipelineStats {
   echoReplies = 0;
   icmpErrors = 0;
   notOurs = 0;
+  /** Frames for a VIP on standby (VRRP backup), left alone. */
+  standbyVip = 0;
 }
 
 export class Pipeline {
@@ -75,6 +79,8 @@ export class Pipeline {
   private ipIdent = 1;
   private readonly mac: Uint8Array;
   private readonly dests: Director['services']['dests'];
+  /** VIPs we must not answer for (VRRP backup). Looked at only when non-empty. */
+  private readonly standby = new Set<number>();
 
   constructor(
     private readonly director: Director,
@@ -103,6 +109,19 @@ export class Pipeline {
       this.transmit(this.txBuf, this.bufTx, this.bufTxN);
       this.bufTxN = 0;
     }
+  }
+
+  /** VRRP: answer for these VIPs again (true) or leave them alone (false), from the next frame on. */
+  setVipsActive(vips: readonly number[], active: boolean): void {
+    for (const v of vips) {
+      if (active) this.standby.delete(v >>> 0);
+      else this.standby.add(v >>> 0);
+    }
+  }
+
+  /** Is this VIP answered for (not on standby)? */
+  isVipActive(vip: number): boolean {
+    return !this.standby.has(vip >>> 0);
   }
 
   /** Queues a control frame (gratuitous ARP, ARP request) built elsewhere. */
@@ -136,6 +155,10 @@ export class Pipeline {
     if (director.index.generation !== director.services.generation) director.sync();
     if (!director.index.isVip4(daddr)) {
       this.stats.notOurs++;
+      return;
+    }
+    if (this.standby.size !== 0 && this.standby.has(daddr >>> 0)) {
+      this.stats.standbyVip++;
       return;
     }
     if (ip.isFragment) return this.drop(DROP_FRAGMENT);
@@ -209,6 +232,10 @@ export class Pipeline {
     if (director.index.generation !== director.services.generation) director.sync();
     const tpa = arp.tpaI32;
     if (!director.index.isVip4(tpa) || spa === tpa) return;
+    if (this.standby.size !== 0 && this.standby.has(tpa >>> 0)) {
+      this.stats.standbyVip++;
+      return;
+    }
     arp.toReply(this.mac, 0);
     eth.swapMacs();
     eth.setSrc(this.mac, 0);

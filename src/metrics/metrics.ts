@@ -26,6 +26,8 @@ import type { Director } from '../core/director';
 import { DROP_NAMES } from '../core/drops';
 import type { Service } from '../core/service';
 import type { PipelineStats } from '../dataplane/pipeline';
+import { registerVrrpMetrics } from '../ha/vrrp/metrics';
+import type { VrrpRunner } from '../ha/vrrp/vrrp';
 
 const SVC_LABELS = ['protocol', 'vip', 'port', 'fwmark'] as const;
 const DEST_LABELS = [...SVC_LABELS, 'real_server', 'forward'] as const;
@@ -43,6 +45,7 @@ const FRAME_KINDS: ReadonlyArray<[keyof PipelineStats, string]> = [
   ['echoReplies', 'echo_replies'],
   ['icmpErrors', 'icmp_errors'],
   ['notOurs', 'not_ours'],
+  ['standbyVip', 'standby_vip'],
 ];
 
 export interface MetricsOptions {
@@ -50,6 +53,8 @@ export interface MetricsOptions {
   processMetrics?: boolean;
   /** The health checker, read at scrape time (it may appear after start-up). */
   health?: () => HealthMonitor | null;
+  /** The VRRP instances, read at scrape time (tsvs_vrrp_*). */
+  vrrp?: () => VrrpRunner | null;
 }
 
 export class Metrics {
@@ -63,6 +68,7 @@ export class Metrics {
     const reg = [this.registry];
     if (opts.processMetrics) collectDefaultMetrics({ register: this.registry });
     if (opts.health) registerHealthMetrics(reg, opts.health);
+    if (opts.vrrp) registerVrrpMetrics(reg, opts.vrrp);
 
     // Per service and per dest: the ipvsadm --stats counters and --rate gauges.
     for (const [level, labelNames] of [['service', SVC_LABELS], ['dest', DEST_LABELS]] as const) {
