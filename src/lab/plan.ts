@@ -4,6 +4,7 @@
 //   LAN 192.0.2.0/24, one bridge in the switch namespace `<name>-sw`:
 //     .1    router   (routed topology only: its LAN leg)
 //     .2    director (its kernel never holds the VIP: tsvs owns it at L2)
+//     .3    director2 (with `directors: 2`: a second director for VRRP tests)
 //     .10   client   (flat topology only)
 //     .11.. rs1..rsN (VIP/32 on lo, arp_ignore=1, arp_announce=2)
 //     .100  VIP
@@ -42,6 +43,8 @@ export interface LabOptions {
   servers?: boolean;
   /** The real-server programs exit by themselves after this many seconds (default: never). */
   serverTtlSec?: number;
+  /** 2 adds a second director `director2` at .3 on the LAN (VRRP pairs); default 1. */
+  directors?: 1 | 2;
 }
 
 export interface Iface {
@@ -76,6 +79,8 @@ export interface LabPlan {
   switch: { ns: string; bridge: string };
   client: Host;
   director: Host;
+  /** The second director (only with `directors: 2`). */
+  director2?: Host;
   router?: Router;
   realServers: Host[];
 }
@@ -86,7 +91,7 @@ export const VIP = `${LAN_NET}.100`;
 export const MAX_REAL_SERVERS = 89;
 export const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$/;
 /** A lab namespace is `<name>-<role>`; this matches the role part. */
-export const ROLE_SUFFIX_RE = /^(sw|client|director|router|rs\d+)$/;
+export const ROLE_SUFFIX_RE = /^(sw|client|director2?|router|rs\d+)$/;
 
 export function randomLabName(): string {
   return `tsvs-${randomBytes(3).toString('hex')}`;
@@ -156,6 +161,7 @@ export function makePlan(opts: LabOptions = {}): LabPlan {
     switch: { ns: ns('sw'), bridge: 'br0' },
     client,
     director: lanHost('director', 'director', 2, lanGateway),
+    ...(opts.directors === 2 ? { director2: lanHost('director2', 'director', 3, lanGateway) } : {}),
     router,
     realServers,
   };
@@ -163,7 +169,7 @@ export function makePlan(opts: LabOptions = {}): LabPlan {
 
 /** Every host of the plan, in build order. */
 export function hostsOf(plan: LabPlan): Host[] {
-  return [...(plan.router ? [plan.router] : []), plan.director, plan.client, ...plan.realServers];
+  return [...(plan.router ? [plan.router] : []), plan.director, ...(plan.director2 ? [plan.director2] : []), plan.client, ...plan.realServers];
 }
 
 /** Every namespace of the plan (switch first). */

@@ -79,6 +79,8 @@ export class VrrpInstance {
   private timerKind: 'adver' | 'down' | null = null;
   /** When we last entered BACKUP (for preempt_delay). */
   private backupSince = 0;
+  /** The master resigned (priority 0): the down timer runs for Skew_Time only. */
+  private resigned = 0;
   private readonly authData: Uint8Array;
 
   constructor(
@@ -158,10 +160,12 @@ export class VrrpInstance {
 
     if (this.state === 'BACKUP') {
       if (a.priority === 0) {
+        this.resigned = src;
         this.masterIp = 0;
         this.armTimer('down', this.skewMs());
         return;
       }
+      this.resigned = 0;
       if (this.wouldPreempt(a.priority)) return; // let the timer run out: we take over
       this.masterIp = src;
       this.masterPriority = a.priority;
@@ -194,6 +198,7 @@ export class VrrpInstance {
 
   private becomeMaster(why: string): void {
     this.masterIp = 0;
+    this.resigned = 0;
     this.masterAdverCs = this.cfg.advertIntCs;
     this.sendAdvert(this.cfg.priority);
     this.counters.becameMaster++;
@@ -202,6 +207,7 @@ export class VrrpInstance {
   }
 
   private becomeBackup(why: string, downMs: number): void {
+    this.resigned = 0;
     this.backupSince = this.clock.now();
     this.setState('BACKUP', why);
     this.armTimer('down', downMs);
@@ -212,6 +218,7 @@ export class VrrpInstance {
     const kind = this.timerKind;
     this.timerKind = null;
     if (kind === 'down' && this.state === 'BACKUP') {
+      if (this.resigned) return this.becomeMaster(`master ${fmt(this.resigned)} resigned (priority 0); Skew_Time ${Math.round(this.skewMs())} ms`);
       this.becomeMaster(this.masterIp ? `no advert from ${fmt(this.masterIp)} for ${Math.round(this.masterDownMs())} ms` : `no master for ${Math.round(this.masterDownMs())} ms`);
     } else if (kind === 'adver' && this.state === 'MASTER') {
       this.sendAdvert(this.cfg.priority);
