@@ -23,7 +23,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { withLab, labSkipReason } from '../../src/lab/fixture';
-import { httpGet, neighbour, nsRun } from '../../src/lab/exec';
+import { arping, httpGet, neighbour, nsRun } from '../../src/lab/exec';
 import type { Lab } from '../../src/lab/state';
 import type { DaemonStatus } from '../../src/control/daemon';
 import { hasNative } from '../../src/io/native';
@@ -318,7 +318,9 @@ test('VRRP: election, failover, preemption, malformed adverts, keepalived intero
         assert.equal(B.state(), 'BACKUP', 'one master only');
         await curlVip(lab);
         assert.equal(await vipMac(lab), A.mac, 'the client reaches the VIP at the master');
-        assert.ok((B.status()?.pipeline.standbyVip ?? 0) >= 0);
+        const who = await arping(lab, VIP, { count: 2 });
+        assert.deepEqual(who.macs.map((m) => m.toLowerCase()), [A.mac], 'only the master answers ARP for the VIP');
+        assert.ok((B.status()?.pipeline.standbyVip ?? 0) >= 2, 'the backup saw the ARP requests and left them alone');
         assert.equal(B.status()!.vrrp!.instances[0].master, A.ip);
         const m = await nsRun(lab.director.ns, ['curl', '-s', '--max-time', '3', 'http://127.0.0.1:9101/metrics']);
         assert.match(m.stdout, /tsvs_vrrp_state\{instance="VI_1",vrid="51",interface="eth0"\} 2/);
@@ -448,7 +450,7 @@ test('VRRP: election, failover, preemption, malformed adverts, keepalived intero
         assert.match(A.bg!.err, /FAULT -> INIT: interface up/);
       });
 
-      await t.test('interop with keepalived --vrrp (v3): tsvs master / keepalived backup, and the reverse; failover both ways', { skip: existsSync(KEEPALIVED) ? undefined : 'keepalived not installed' }, async (t) => {
+      await t.test('interop with keepalived --vrrp (v3, and v2 with PASS): tsvs master / keepalived backup, and the reverse; failover both ways', { skip: existsSync(KEEPALIVED) ? undefined : 'keepalived not installed' }, async (t) => {
         await A.kill('SIGTERM');
         await B.kill('SIGTERM');
         const K = new Keepalived(d2.ns, dir);
@@ -466,6 +468,7 @@ test('VRRP: election, failover, preemption, malformed adverts, keepalived intero
           await curlVip(lab);
           assert.equal(await vipMac(lab), A.mac);
           assert.equal(A.status()!.vrrp!.drops.checksum, 0);
+          assert.doesNotMatch(K.log, /checksum|invalid|mismatch|wrong|bad /i, 'keepalived has no complaint about tsvs adverts');
 
           let mark = cap.frames().length;
           await A.kill('SIGKILL');
@@ -500,6 +503,24 @@ test('VRRP: election, failover, preemption, malformed adverts, keepalived intero
           await curlVip(lab);
           await sleep(300);
           record(t, 'interop_keepalived_to_tsvs_failover', { ...failoverTimes(cap.frames(), mark, d2.ip, A.ip, A.mac), observedByPollMs: ms });
+
+          // (c) VRRPv2 with PASS authentication: keepalived 200 master, tsvs 150 backup, then
+          // keepalived 100 backup under tsvs 150
+          await A.kill('SIGTERM');
+          await A.start(keepalivedConf({ priority: 150, version: 2, auth: true }), 'conf');
+          await K.start(keepalivedConf({ priority: 200, version: 2, auth: true }));
+          await K.waitState('MASTER', 8000);
+          await sleep(4500);
+          assert.equal(A.state(), 'BACKUP', 'tsvs accepts keepalived v2 PASS adverts');
+          assert.equal(A.status()!.vrrp!.drops.auth, 0);
+          await K.stop();
+          await A.waitState('MASTER', 4000);
+          await K.start(keepalivedConf({ priority: 100, version: 2, auth: true }));
+          await K.waitState('BACKUP', 5000);
+          await sleep(4500);
+          assert.equal(K.state(), 'BACKUP', 'keepalived accepts tsvs v2 PASS adverts');
+          assert.equal(A.state(), 'MASTER');
+          assert.doesNotMatch(K.log, /checksum|invalid|mismatch|wrong|bad /i, 'keepalived has no complaint about tsvs v2 adverts');
         } finally {
           await K.stop();
         }
