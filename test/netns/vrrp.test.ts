@@ -11,7 +11,8 @@
 //      both directors and change nothing.
 //   3. nopreempt + "unplugged" master (its switch port set down): the backup takes over;
 //      when the link returns the old master goes FAULT -> BACKUP and stays there.
-//   4. interop with keepalived 2.2.7 (`keepalived --vrrp`, VRRPv3) in director2: tsvs
+//   4. unicast peers (unicast_src_ip / unicast_peer) instead of multicast.
+//   5. interop with keepalived 2.2.7 (`keepalived --vrrp`, VRRPv3) in director2: tsvs
 //      master / keepalived backup and the reverse, failover both ways.
 // One lab for the whole file; every wait is bounded; everything started here is stopped by
 // its PID in a finally, then the lab goes down.
@@ -78,6 +79,8 @@ interface InstOpts {
   version: 2 | 3;
   auth?: boolean;
   nopreempt?: boolean;
+  /** unicast_src_ip and the one unicast_peer (instead of multicast). */
+  unicast?: [string, string];
 }
 
 /** keepalived.conf text (read by tsvs and by keepalived alike). */
@@ -91,7 +94,7 @@ vrrp_instance VI_1 {
     virtual_router_id 51
     priority ${o.priority}
     advert_int 1
-${o.nopreempt ? '    nopreempt\n' : ''}${o.auth ? `    authentication {\n        auth_type PASS\n        auth_pass ${PASS}\n    }\n` : ''}    virtual_ipaddress {
+${o.nopreempt ? '    nopreempt\n' : ''}${o.unicast ? `    unicast_src_ip ${o.unicast[0]}\n    unicast_peer {\n        ${o.unicast[1]}\n    }\n` : ''}${o.auth ? `    authentication {\n        auth_type PASS\n        auth_pass ${PASS}\n    }\n` : ''}    virtual_ipaddress {
         ${VIP}/32
     }
 }
@@ -345,6 +348,7 @@ test('VRRP: election, failover, preemption, malformed adverts, keepalived intero
         assert.ok(ft.advertGapMs! <= 3609 + 400, `failover ${ft.advertGapMs} ms within 3 intervals + skew`);
         record(t, 'sigkill_failover', { ...ft, killToMasterSeenInStatusMs: killToMasterMs });
         record(t, 'sigkill_connections_sync_off', lost);
+        record(t, 'new_master_drops_after_failover', B.status()!.drops); // why the old connections die there
 
         // the old master comes back (preempt, the default): it takes the VIP back
         await A.start(keepalivedConf(cfgA), 'conf');
@@ -448,6 +452,29 @@ test('VRRP: election, failover, preemption, malformed adverts, keepalived intero
         await curlVip(lab);
         assert.match(A.bg!.err, /MASTER -> FAULT: interface down/);
         assert.match(A.bg!.err, /FAULT -> INIT: interface up/);
+      });
+
+      await t.test('unicast peers (v3): election and failover without multicast', async (t) => {
+        await A.kill('SIGTERM');
+        await B.kill('SIGTERM');
+        const mark = cap.frames().length;
+        await A.start(keepalivedConf({ priority: 150, version: 3, unicast: [A.ip, B.ip] }), 'conf');
+        await B.start(keepalivedConf({ priority: 100, version: 3, unicast: [B.ip, A.ip] }), 'conf');
+        await A.waitState('MASTER', 8000);
+        await sleep(2500);
+        assert.equal(B.state(), 'BACKUP');
+        assert.equal(B.status()!.vrrp!.instances[0].master, A.ip);
+        assert.ok(B.status()!.vrrp!.instances[0].counters.advertsReceived >= 2);
+        assert.equal(B.status()!.vrrp!.drops.checksum, 0, 'the v3 checksum covers the unicast destination');
+        await curlVip(lab);
+        assert.equal(await vipMac(lab), A.mac);
+        // no multicast adverts on the client's segment (unicast to the peer only)
+        assert.equal(cap.frames().slice(mark).filter((f) => f.ip?.proto === 112 && f.ip.dst === '224.0.0.18').length, 0);
+        await A.kill('SIGTERM');
+        const ms = await B.waitState('MASTER', 3000);
+        await until(async () => (await vipMac(lab)) === B.mac, 5000, 'VIP at B');
+        await curlVip(lab);
+        record(t, 'unicast_priority0_failover_seen_in_status_ms', ms);
       });
 
       await t.test('interop with keepalived --vrrp (v3, and v2 with PASS): tsvs master / keepalived backup, and the reverse; failover both ways', { skip: existsSync(KEEPALIVED) ? undefined : 'keepalived not installed' }, async (t) => {

@@ -142,6 +142,21 @@ vrrp_instance VI_4 {
   }
 });
 
+test('keepalived.conf: v2 wants whole seconds; v3 takes centiseconds', () => {
+  const conf = (v: number) => `vrrp_instance A {
+  interface eth0
+  version ${v}
+  virtual_router_id 9
+  advert_int 0.25
+  virtual_ipaddress { 192.0.2.100 }
+}
+`;
+  assert.ok(parseKeepalived(conf(2)).problems.some((p) => p.startsWith('line 5:') && p.includes('whole seconds')));
+  const ok = parseKeepalived(conf(3));
+  assert.deepEqual(ok.problems, []);
+  assert.equal(ok.config.instances[0].advertIntCs, 25);
+});
+
 test('keepalived.conf: duplicate VRIDs and VIPs across instances', () => {
   const { problems } = parseKeepalived(`vrrp_instance A {
   interface eth0

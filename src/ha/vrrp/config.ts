@@ -220,6 +220,9 @@ export function instanceFrom(raw: RawInstance, defaultVersion: 2 | 3, bad: Probl
   // keepalived: priority defaults to 100, or 255 for `state MASTER` without a priority... but
   // only an address owner may use 255; we follow keepalived 2.x: 100 unless given.
   if (c.priority < 0) c.priority = 100;
+  if (c.version === 2 && c.advertIntCs % 100 !== 0) {
+    fail(seen.get('advert_int') ?? raw.line, `VRRPv2 carries advert_int in whole seconds, not ${c.advertIntCs / 100}; use version 3 for fractions`);
+  }
   if (c.authType !== AUTH_NONE && c.version === 3) fail(authLine, 'authentication is VRRPv2 only (RFC 5798 removed it); drop it or use version 2');
   if (!c.preempt && c.initialState === 'MASTER') {
     warn(seen.get('nopreempt') ?? raw.line, 'nopreempt needs state BACKUP: starting as BACKUP');
