@@ -1,4 +1,4 @@
-// `tsvs daemon --interface IF [--config FILE] [--rules FILE]`: runs the director on one interface.
+// `tsvs daemon --interface IF [--config FILE] [--rules FILE] [--vrrp FILE]`: runs the director on one interface.
 // Logs to stderr; SIGTERM/SIGINT stop it cleanly; SIGHUP reloads the config without
 // dropping existing connections. Every start-up problem is one clear line and exit 1
 // (2 for bad arguments or a broken config file).
@@ -19,6 +19,9 @@ import { ifInfo } from '../io/afpacket';
 import { parseListen, startMetricsServer } from '../metrics/http';
 import { Metrics } from '../metrics/metrics';
 import { UsageError } from './usage-error';
+import type { VrrpConfig } from '../ha/vrrp/config';
+import { loadVrrpFile } from '../ha/vrrp/load';
+import { VrrpRunner } from '../ha/vrrp/vrrp';
 
 const HELP = `Usage: tsvs daemon --interface IF [options]
 
@@ -31,6 +34,10 @@ Options:
                       (health checks, autoreload, logfile as ldirectord; see README)
   --rules FILE        ipvsadm rules to apply at start, in ipvsadm-save form (what
                       'tsvsadm -S -n' prints); applied after --config
+  --vrrp FILE         VRRP instances owning the VIPs: keepalived.conf (vrrp_instance
+                      blocks) or YAML with a "vrrp:" section (a native --config may
+                      carry that section itself). A VIP of an instance is answered
+                      for (ARP, ping, forwarding) only while the instance is MASTER
   --max-conns N       connection table capacity (default 1048576)
   --status-file FILE  write a JSON status snapshot every second
   --no-vnet           do not use vnet headers (GSO/checksum offload pass-through)
@@ -56,6 +63,7 @@ export async function run(argv: string[]): Promise<number> {
         interface: { type: 'string', short: 'i' },
         config: { type: 'string', short: 'c' },
         rules: { type: 'string' },
+        vrrp: { type: 'string' },
         'max-conns': { type: 'string' },
         'status-file': { type: 'string' },
         'no-vnet': { type: 'boolean' },
@@ -116,6 +124,18 @@ export async function run(argv: string[]): Promise<number> {
     }
   }
 
+  // VRRP: from --vrrp FILE (either format), else from the native config's `vrrp:` section.
+  let vrrp: VrrpConfig | undefined = loaded.native?.vrrp;
+  if (values.vrrp !== undefined) {
+    try {
+      vrrp = loadVrrpFile(values.vrrp).config;
+    } catch (e) {
+      if (e instanceof ConfigError) throw new UsageError(`tsvs daemon: ${e.message.split('\n')[0]} ${e.problems.join('; ')}`, 2);
+      throw e;
+    }
+  }
+  for (const w of vrrp?.warnings ?? []) log(`VRRP config: ${w}`);
+
   // The rules file is read and parsed (syntax, names) before the interface is touched.
   let rulesText: string | undefined;
   if (values.rules !== undefined) {
@@ -155,6 +175,14 @@ export async function run(argv: string[]): Promise<number> {
     }
   };
   checkVips([...(loaded.native?.services.map((s) => s.spec) ?? []), ...loaded.health.virtuals.map((v) => v.service)]);
+  for (const inst of vrrp?.instances ?? []) {
+    checkVips(inst.vips.map((v) => ({ fwmark: 0, af: 2, addr: { v4: v, toString: () => formatV4(v) } })));
+    try {
+      ifInfo(inst.interface);
+    } catch {
+      throw new UsageError(`tsvs daemon: vrrp_instance ${inst.name}: interface ${inst.interface} does not exist`, 1);
+    }
+  }
   const ourIp = firstIpv4(ifname);
   if (ourIp === 0) log(`warning: ${ifname} has no IPv4 address; ARP requests to real servers go out from 0.0.0.0`);
 
@@ -193,6 +221,18 @@ export async function run(argv: string[]): Promise<number> {
     daemon.controlChanged();
     log(`rules from ${values.rules}: ${n} command(s) applied`);
   }
+  let runner: VrrpRunner | null = null;
+  if (vrrp && vrrp.instances.length) {
+    runner = new VrrpRunner(vrrp, { owner: daemon, log, addressOf: firstIpv4 });
+    const known = new Set(daemon.director.index.vips4);
+    for (const inst of vrrp.instances) {
+      for (const v of inst.vips) if (!known.has(v)) log(`warning: VRRP ${inst.name}: ${formatV4(v)} is not the VIP of any service (yet)`);
+    }
+    // Every VRRP VIP starts on standby: no ARP answers until its instance is MASTER.
+    daemon.setVipsActive(runner.allVips(), false);
+    const r = runner;
+    daemon.vrrpStatus = () => r.status();
+  }
   // The control socket comes up before capture starts: a second daemon on the same socket
   // stops here, before it touches the interface.
   let control: ControlServer;
@@ -212,10 +252,24 @@ export async function run(argv: string[]): Promise<number> {
       throw new UsageError(`tsvs daemon: sync: ${(e as Error).message}`, 1);
     }
   }
+  if (runner) {
+    try {
+      runner.start();
+    } catch (e) {
+      daemon.stop();
+      await control.close();
+      const err = e as NodeJS.ErrnoException;
+      const perm = /EPERM|EACCES|not permitted/i.test(err.message);
+      throw new UsageError(`tsvs daemon: VRRP: ${perm ? 'opening a raw socket for protocol 112 needs root or CAP_NET_RAW' : err.message}`, 1);
+    }
+    log(`VRRP: ${vrrp!.instances.map((i) => `${i.name} (VRID ${i.vrid}, priority ${i.priority}, v${i.version}, ${i.unicastPeers.length ? 'unicast' : 'multicast'} on ${i.interface})`).join(', ')}`);
+  }
   let metricsServer: import('node:http').Server | null = null;
   if (values.metrics !== undefined) {
     try {
-      metricsServer = await startMetricsServer(new Metrics(daemon.director, daemon.pipeline.stats, { processMetrics: true, health: () => daemon.monitor, sync: () => daemon.sync.counters() }), values.metrics);
+      metricsServer = await startMetricsServer(new Metrics(daemon.director, daemon.pipeline.stats, {
+        processMetrics: true, health: () => daemon.monitor, sync: () => daemon.sync.counters(), vrrp: () => runner,
+      }), values.metrics);
     } catch (e) {
       daemon.stop();
       await control.close();
@@ -237,6 +291,7 @@ export async function run(argv: string[]): Promise<number> {
       clearInterval(keepAlive);
       // autoreload's file watcher would keep the process alive after the stop
       if (values.config) unwatchFile(values.config);
+      runner?.stop(); // masters resign with priority 0 before the capture stops
       daemon.stop();
       metricsServer?.close();
       metricsServer?.closeAllConnections();
@@ -253,6 +308,7 @@ export async function run(argv: string[]): Promise<number> {
         const next = loadAnyConfig(values.config);
         const r = daemon.applyLoaded(next);
         logfile = next.health.logfile.startsWith('/') ? next.health.logfile : '';
+        if (runner) log(`${why}: VRRP settings are not reloaded (restart to change them)`);
         log(`${why}: reloaded ${values.config}: added ${r.added.length}, changed ${r.changed.length}, removed ${r.removed.length}; connections kept: ${daemon.director.conns.size}`);
       } catch (e) {
         log(`${why}: ${(e as Error).message.replace(/\n/g, ' ')}; the running configuration is unchanged`);

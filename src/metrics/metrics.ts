@@ -26,6 +26,9 @@ import type { Director } from '../core/director';
 import { DROP_NAMES } from '../core/drops';
 import type { Service } from '../core/service';
 import type { PipelineStats } from '../dataplane/pipeline';
+import { registerSyncMetrics } from '../ha/sync/metrics';
+import { registerVrrpMetrics } from '../ha/vrrp/metrics';
+import type { VrrpRunner } from '../ha/vrrp/vrrp';
 
 const SVC_LABELS = ['protocol', 'vip', 'port', 'fwmark'] as const;
 const DEST_LABELS = [...SVC_LABELS, 'real_server', 'forward'] as const;
@@ -43,6 +46,7 @@ const FRAME_KINDS: ReadonlyArray<[keyof PipelineStats, string]> = [
   ['echoReplies', 'echo_replies'],
   ['icmpErrors', 'icmp_errors'],
   ['notOurs', 'not_ours'],
+  ['standbyVip', 'standby_vip'],
 ];
 
 export interface MetricsOptions {
@@ -52,6 +56,8 @@ export interface MetricsOptions {
   health?: () => HealthMonitor | null;
   /** Connection-sync counters (SyncManager.counters()), read at scrape time. */
   sync?: () => Record<string, number>;
+  /** The VRRP instances, read at scrape time (tsvs_vrrp_*). */
+  vrrp?: () => VrrpRunner | null;
 }
 
 export class Metrics {
@@ -65,21 +71,8 @@ export class Metrics {
     const reg = [this.registry];
     if (opts.processMetrics) collectDefaultMetrics({ register: this.registry });
     if (opts.health) registerHealthMetrics(reg, opts.health);
-    const sync = opts.sync;
-    if (sync) {
-      // One series per SyncManager counter: sent_msgs, sent_conns, rx_msgs, accepted_msgs,
-      // received_conns, applied_created/updated, drop_<decode reason>, skip_<apply reason>, ...
-      new Counter<'event'>({
-        name: 'tsvs_sync_events_total',
-        help: 'Connection sync: messages and entries sent, received, applied, and each drop or skip reason.',
-        labelNames: ['event'],
-        registers: reg,
-        collect() {
-          this.reset();
-          for (const [event, n] of Object.entries(sync())) this.inc({ event }, n);
-        },
-      });
-    }
+    if (opts.sync) registerSyncMetrics(reg, opts.sync);
+    if (opts.vrrp) registerVrrpMetrics(reg, opts.vrrp);
 
     // Per service and per dest: the ipvsadm --stats counters and --rate gauges.
     for (const [level, labelNames] of [['service', SVC_LABELS], ['dest', DEST_LABELS]] as const) {
