@@ -22,6 +22,8 @@ import { UsageError } from './usage-error';
 import type { VrrpConfig } from '../ha/vrrp/config';
 import { loadVrrpFile } from '../ha/vrrp/load';
 import { VrrpRunner } from '../ha/vrrp/vrrp';
+import { SyncFollower } from '../ha/follow';
+import { followSetup } from '../ha/follow-config';
 
 const HELP = `Usage: tsvs daemon --interface IF [options]
 
@@ -50,7 +52,12 @@ Options:
   --standby           start as a standby director: do not answer ARP for the VIPs nor
                       send gratuitous ARP (a backup beside an active director); SIGUSR1
                       makes it active (gratuitous ARP at once), SIGUSR2 standby again
-Connection sync: 'tsvsadm --start-daemon master|backup ...' or the config's sync: section.
+Connection sync: 'tsvsadm --start-daemon master|backup ...' or the config's sync: section;
+it follows a VRRP instance with keepalived's 'lvs_sync_daemon IF INSTANCE' (global_defs)
+or 'sync: { follow_vrrp: INSTANCE }': master while the instance is MASTER, backup (holding
+the synced conns, forwarded from the moment it becomes MASTER) otherwise. After a start
+the director does not preempt until it has received a full table walk from the master
+(catch-up; at most catch_up_timeout, default 60 s). See README "High availability".
 Signals: SIGHUP reloads the config; SIGTERM/SIGINT stop; SIGUSR1/SIGUSR2 active/standby.
 `;
 
@@ -198,10 +205,17 @@ export async function run(argv: string[]): Promise<number> {
   }
   const earlyDrop = values['no-early-drop'] ? null : new EarlyDrop(ifname, log);
   const syncConf = loaded.native?.sync;
+  const ha = followSetup(syncConf, vrrp);
+  if (ha.problem) {
+    backend.close();
+    throw new UsageError(`tsvs daemon: ${ha.problem}`, 2);
+  }
   const daemon = new Daemon({
     backend, ourIp, maxConns, log, statusFile: values['status-file'], earlyDrop,
-    standby: values.standby === true, syncRules: syncConf?.rules, syncVersion: syncConf?.version,
+    standby: values.standby === true, syncRules: ha.rules, syncVersion: syncConf?.version,
   });
+  const follower = ha.follow ? new SyncFollower(daemon.sync, ha.follow, log) : null;
+  if (follower) daemon.followStatus = () => follower.status();
   try {
     daemon.applyLoaded(loaded);
   } catch (e) {
@@ -223,7 +237,10 @@ export async function run(argv: string[]): Promise<number> {
   }
   let runner: VrrpRunner | null = null;
   if (vrrp && vrrp.instances.length) {
-    runner = new VrrpRunner(vrrp, { owner: daemon, log, addressOf: firstIpv4 });
+    runner = new VrrpRunner(vrrp, {
+      owner: daemon, log, addressOf: firstIpv4,
+      ...(follower ? { onState: (i, from, to) => follower.onState(i, from, to), holdPreempt: (i) => follower.holdPreempt(i) } : {}),
+    });
     const known = new Set(daemon.director.index.vips4);
     for (const inst of vrrp.instances) {
       for (const v of inst.vips) if (!known.has(v)) log(`warning: VRRP ${inst.name}: ${formatV4(v)} is not the VIP of any service (yet)`);
@@ -254,6 +271,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   if (runner) {
     try {
+      follower?.start(); // the backup receiver (and catch-up) before the instances start
       runner.start();
     } catch (e) {
       daemon.stop();
@@ -269,6 +287,7 @@ export async function run(argv: string[]): Promise<number> {
     try {
       metricsServer = await startMetricsServer(new Metrics(daemon.director, daemon.pipeline.stats, {
         processMetrics: true, health: () => daemon.monitor, sync: () => daemon.sync.counters(), vrrp: () => runner,
+        follow: () => follower?.status() ?? null,
       }), values.metrics);
     } catch (e) {
       daemon.stop();
@@ -292,6 +311,7 @@ export async function run(argv: string[]): Promise<number> {
       // autoreload's file watcher would keep the process alive after the stop
       if (values.config) unwatchFile(values.config);
       runner?.stop(); // masters resign with priority 0 before the capture stops
+      follower?.stop();
       daemon.stop();
       metricsServer?.close();
       metricsServer?.closeAllConnections();

@@ -39,9 +39,9 @@ export function run(argv: string[]): number {
     process.stderr.write(`tsvs status: cannot read ${file}: ${(e as Error).message} (is the daemon running with --status-file ${file}?)\n`);
     return 1;
   }
-  let st: DaemonStatus & { sync?: unknown };
+  let st: DaemonStatus;
   try {
-    st = JSON.parse(text) as DaemonStatus & { sync?: unknown };
+    st = JSON.parse(text) as DaemonStatus;
   } catch (e) {
     process.stderr.write(`tsvs status: ${file} is not JSON: ${(e as Error).message}\n`);
     return 1;
@@ -54,7 +54,7 @@ export function run(argv: string[]): number {
   return age > 5 ? 1 : 0;
 }
 
-export function formatStatus(st: DaemonStatus & { sync?: unknown }, ageSec: number): string {
+export function formatStatus(st: DaemonStatus, ageSec: number): string {
   const out: string[] = [];
   if (ageSec > 5) out.push(`warning: the status is ${Math.round(ageSec)} s old; the daemon may not be running`);
   if (st.vrrp) {
@@ -69,11 +69,39 @@ export function formatStatus(st: DaemonStatus & { sync?: unknown }, ageSec: numb
   } else {
     out.push('VRRP: off');
   }
-  if (st.sync !== undefined) out.push(`sync: ${typeof st.sync === 'string' ? st.sync : JSON.stringify(st.sync)}`);
+  out.push(...syncLines(st));
   out.push(`connections: ${st.conns}`);
   const drops = Object.entries(st.drops ?? {});
   out.push(`drops: ${drops.length ? drops.map(([r, n]) => `${r} ${n}`).join(', ') : 'none'}`);
   const p = st.pipeline ?? {};
   out.push(`frames: rx ${p.rxFrames ?? 0}, forwarded ${p.forwarded ?? 0}, arp replies ${p.arpReplies ?? 0}, standby VIP ${p.standbyVip ?? 0}`);
   return `${out.join('\n')}\n`;
+}
+
+/** Sync daemons, their counters, VRRP following and catch-up. */
+function syncLines(st: DaemonStatus): string[] {
+  const out: string[] = [];
+  const daemons = st.daemons ?? [];
+  const c = st.sync ?? {};
+  const n = (k: string) => c[k] ?? 0;
+  out.push(`sync: ${daemons.length ? daemons.map((d) => `${d.state} (${d.mcastIfn}, syncid ${d.syncid})`).join(', ') : 'no daemon running'}`);
+  if (Object.keys(c).length) {
+    out.push(`  sent ${n('sent_msgs')} msgs / ${n('sent_conns')} conns (walk passes ${n('walk_passes')}, markers ${n('markers_sent')}); ` +
+      `received ${n('rx_msgs')} msgs / ${n('received_conns')} conns (created ${n('applied_created')}, updated ${n('applied_updated')}, markers ${n('markers_received')})`);
+    const drops = Object.entries(c).filter(([k, v]) => (k.startsWith('drop_') || k.startsWith('skip_')) && v > 0);
+    out.push(`  dropped/skipped: ${drops.length ? drops.map(([k, v]) => `${k} ${v}`).join(', ') : 'none'}`);
+  }
+  const f = st.follow;
+  if (f) {
+    out.push(`  follows VRRP ${f.instance} (${f.vrrpState}): master ${f.master ? 'on' : 'off'}, backup ${f.backup ? 'on' : 'off'}${f.activeActive ? ', active-active' : ''}`);
+    const cu = f.catchUp;
+    if (cu) {
+      if (cu.phase === 'waiting' || cu.phase === 'walk_started') {
+        out.push(`  catching up: ${cu.connsReceived} conns received, ${cu.secondsLeft} s left${cu.phase === 'walk_started' ? ' (full walk under way)' : ''}`);
+      } else if (cu.phase !== 'idle') {
+        out.push(`  catch-up: ${cu.phase.replace('_', ' ')}: ${cu.outcome}`);
+      }
+    }
+  }
+  return out;
 }

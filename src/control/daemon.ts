@@ -33,6 +33,7 @@ import { reconcile, type ReconcileReport } from './reconcile';
 import { SyncManager, type SyncDaemonConfig } from '../ha/sync/manager';
 import type { SyncSendRules } from '../ha/sync/master';
 import type { VrrpStatus } from '../ha/vrrp/vrrp';
+import type { SyncFollowStatus } from '../ha/follow';
 
 export type Logger = (msg: string) => void;
 
@@ -63,6 +64,8 @@ export interface DaemonStatus extends IpvsSnapshot {
   sync: Record<string, number>;
   /** VRRP instances and drops, when --vrrp is given. */
   vrrp?: VrrpStatus;
+  /** Sync following a VRRP instance, and its catch-up. */
+  follow?: SyncFollowStatus;
 }
 
 export class Daemon {
@@ -125,6 +128,8 @@ export class Daemon {
   monitor: HealthMonitor | null = null;
   /** Set by the VRRP runner: its part of the status. */
   vrrpStatus: (() => VrrpStatus) | null = null;
+  /** Set when sync follows VRRP: its part of the status. */
+  followStatus: (() => SyncFollowStatus) | null = null;
   /** Health transitions seen (for status and metrics). */
   readonly healthEvents: HealthEvent[] = [];
 
@@ -242,6 +247,7 @@ export class Daemon {
       active: this.active,
       sync: this.sync.counters(),
       ...(this.vrrpStatus ? { vrrp: this.vrrpStatus() } : {}),
+      ...(this.followStatus ? { follow: this.followStatus() } : {}),
     };
   }
 

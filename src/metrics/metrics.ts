@@ -27,6 +27,7 @@ import { DROP_NAMES } from '../core/drops';
 import type { Service } from '../core/service';
 import type { PipelineStats } from '../dataplane/pipeline';
 import { registerSyncMetrics } from '../ha/sync/metrics';
+import type { SyncFollowStatus } from '../ha/follow';
 import { registerVrrpMetrics } from '../ha/vrrp/metrics';
 import type { VrrpRunner } from '../ha/vrrp/vrrp';
 
@@ -56,6 +57,8 @@ export interface MetricsOptions {
   health?: () => HealthMonitor | null;
   /** Connection-sync counters (SyncManager.counters()), read at scrape time. */
   sync?: () => Record<string, number>;
+  /** Sync following VRRP (daemons running, catch-up), read at scrape time. */
+  follow?: () => SyncFollowStatus | null;
   /** The VRRP instances, read at scrape time (tsvs_vrrp_*). */
   vrrp?: () => VrrpRunner | null;
 }
@@ -71,7 +74,7 @@ export class Metrics {
     const reg = [this.registry];
     if (opts.processMetrics) collectDefaultMetrics({ register: this.registry });
     if (opts.health) registerHealthMetrics(reg, opts.health);
-    if (opts.sync) registerSyncMetrics(reg, opts.sync);
+    if (opts.sync) registerSyncMetrics(reg, opts.sync, opts.follow);
     if (opts.vrrp) registerVrrpMetrics(reg, opts.vrrp);
 
     // Per service and per dest: the ipvsadm --stats counters and --rate gauges.

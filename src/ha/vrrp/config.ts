@@ -44,8 +44,23 @@ export interface VrrpInstanceConfig {
   garpMasterRefreshSec: number;
 }
 
+/** keepalived's `lvs_sync_daemon IF INSTANCE [id N] [maxlen N] [port N] [ttl N] [group ADDR]` (global_defs). */
+export interface LvsSyncDaemon {
+  interface: string;
+  instance: string;
+  /** Default: the instance's virtual_router_id (keepalived's default). */
+  syncid: number;
+  maxlen?: number;
+  port?: number;
+  ttl?: number;
+  group?: string;
+  line: number;
+}
+
 export interface VrrpConfig {
   instances: VrrpInstanceConfig[];
+  /** keepalived.conf's lvs_sync_daemon, when given. */
+  lvsSyncDaemon?: LvsSyncDaemon;
   /** Things accepted but ignored (keepalived settings tsvs does not act on), with lines. */
   warnings: string[];
 }

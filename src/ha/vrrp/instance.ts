@@ -28,6 +28,11 @@
 // lives. `preempt_delay D` tolerates a lower-priority master for D seconds after we
 // (re)entered BACKUP, then preempts it.
 //
+// Catch-up hold (hooks.holdPreempt, src/ha/catchup.ts): while it says so, the instance
+// neither preempts a live master nor claims mastership at start (priority 255 and `state
+// MASTER` start as BACKUP); it still becomes MASTER when no master is heard, since then
+// there is nothing to catch up from. Once the hold lifts, preemption follows the config.
+//
 // Start: priority 255 or `state MASTER` go to MASTER at once (keepalived's reading of
 // `state MASTER`; adverts settle a conflict within one interval); others go to BACKUP.
 // stop(): a master sends one advert with priority 0 (so its backup takes over after
@@ -56,6 +61,8 @@ export interface InstanceHooks {
   onState(from: VrrpState, to: VrrpState, why: string): void;
   /** Counted drops that the instance itself decides (version, auth, interval, addresses). */
   onDrop(reason: DropReason): void;
+  /** While true: no preemption, no mastership claimed at start (sync catch-up). */
+  holdPreempt?(): boolean;
 }
 
 export class InstanceCounters {
@@ -65,6 +72,8 @@ export class InstanceCounters {
   becameMaster = 0;
   priorityZeroSent = 0;
   priorityZeroReceived = 0;
+  /** Adverts of a lower-priority master not preempted because of the catch-up hold. */
+  preemptHeld = 0;
 }
 
 export class VrrpInstance {
@@ -107,7 +116,9 @@ export class VrrpInstance {
 
   start(): void {
     if (this.state !== 'INIT') return;
-    if (this.cfg.priority === 255) this.becomeMaster('priority 255 (address owner)');
+    if ((this.cfg.priority === 255 || this.cfg.initialState === 'MASTER') && this.hooks.holdPreempt?.()) {
+      this.becomeBackup('start: catching up on connection sync before claiming mastership', this.masterDownMs());
+    } else if (this.cfg.priority === 255) this.becomeMaster('priority 255 (address owner)');
     else if (this.cfg.initialState === 'MASTER') this.becomeMaster('state MASTER in the configuration');
     else this.becomeBackup('start', this.masterDownMs());
   }
@@ -193,6 +204,10 @@ export class VrrpInstance {
 
   private wouldPreempt(theirs: number): boolean {
     if (!this.cfg.preempt || theirs >= this.cfg.priority) return false;
+    if (this.hooks.holdPreempt?.()) {
+      this.counters.preemptHeld++;
+      return false;
+    }
     return this.clock.now() - this.backupSince >= this.cfg.preemptDelaySec * 1000;
   }
 

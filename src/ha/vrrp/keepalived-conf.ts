@@ -2,7 +2,11 @@
 //
 // keepalived.conf is words and braces: `keyword args...` per line, `{ ... }` opening a
 // block, `#` or `!` starting a comment. We read:
-//   global_defs { vrrp_version 2|3 ... }      (other global settings are ignored)
+//   global_defs { vrrp_version 2|3
+//                 lvs_sync_daemon IF INSTANCE [id N] [maxlen N] [port N] [ttl N] [group ADDR]
+//                 ... }                       (other global settings are ignored)
+// lvs_sync_daemon makes connection sync follow INSTANCE's state (src/ha/follow.ts), with
+// tsvs's defaults for what keepalived.conf cannot say (catch-up on, src/ha/catchup.ts).
 //   vrrp_instance NAME { ... }                (settings: config.ts, instanceFrom)
 // Other top-level blocks (virtual_server, vrrp_script, vrrp_sync_group, static_ipaddress,
 // ...) are skipped with a warning: tsvs programs its own services, and keepalived's
@@ -10,7 +14,8 @@
 // Every problem comes back as `line N: message`.
 
 import { ConfigError } from '../../config/native-config';
-import { checkInstances, instanceFrom, type RawEntry, type RawInstance, type VrrpConfig } from './config';
+import { isIPv4 } from 'node:net';
+import { checkInstances, instanceFrom, type LvsSyncDaemon, type RawEntry, type RawInstance, type VrrpConfig } from './config';
 
 interface Tok {
   w: string;
@@ -84,6 +89,7 @@ export function parseKeepalived(text: string): KeepalivedParse {
   const warn = (line: number, msg: string) => warnings.push(`line ${line}: ${msg}`);
   const top = statements(tokenize(text), bad);
   let version: 2 | 3 = 2;
+  let lvs: LvsSyncDaemon | undefined;
   const raws: RawInstance[] = [];
   for (const s of top) {
     const [kw, ...args] = s.words;
@@ -92,6 +98,8 @@ export function parseKeepalived(text: string): KeepalivedParse {
         if (g.words[0] === 'vrrp_version') {
           if (g.words[1] === '2' || g.words[1] === '3') version = Number(g.words[1]) as 2 | 3;
           else bad(g.line, `vrrp_version must be 2 or 3, not "${g.words[1] ?? ''}"`);
+        } else if (g.words[0] === 'lvs_sync_daemon') {
+          lvs = lvsSyncDaemon(g.words.slice(1), g.line, bad);
         } else if (g.words[0] === 'vrrp_mcast_group4' && g.words[1] !== '224.0.0.18') {
           bad(g.line, 'vrrp_mcast_group4 other than 224.0.0.18 is not supported');
         }
@@ -119,7 +127,51 @@ export function parseKeepalived(text: string): KeepalivedParse {
     if (c) instances.push(c);
   }
   checkInstances(instances, bad);
-  return { config: { instances, warnings }, problems };
+  if (lvs) {
+    const inst = instances.find((i) => i.name === lvs!.instance);
+    if (!inst) bad(lvs.line, `lvs_sync_daemon: no vrrp_instance named "${lvs.instance}"`);
+    else if (lvs.syncid < 0) lvs.syncid = inst.vrid;
+  }
+  return { config: { instances, warnings, ...(lvs ? { lvsSyncDaemon: lvs } : {}) }, problems };
+}
+
+/** `lvs_sync_daemon IF INSTANCE [id N] [maxlen N] [port N] [ttl N] [group ADDR]` (syncid -1 = the VRID). */
+function lvsSyncDaemon(args: string[], line: number, bad: (line: number, msg: string) => void): LvsSyncDaemon | undefined {
+  const [ifname, instance, ...rest] = args;
+  if (!ifname || !instance) {
+    bad(line, 'lvs_sync_daemon wants INTERFACE VRRP_INSTANCE [id N] [maxlen N] [port N] [ttl N] [group ADDR]');
+    return undefined;
+  }
+  const out: LvsSyncDaemon = { interface: ifname, instance, syncid: -1, line };
+  const ranges: Record<string, [number, number]> = { id: [0, 255], maxlen: [64, 65507], port: [1, 65535], ttl: [1, 255] };
+  for (let i = 0; i < rest.length; i += 2) {
+    const k = rest[i];
+    const v = rest[i + 1];
+    if (v === undefined) {
+      bad(line, `lvs_sync_daemon: "${k}" wants a value`);
+      break;
+    }
+    if (k === 'group') {
+      if (!isIPv4(v) || Number(v.split('.')[0]) < 224 || Number(v.split('.')[0]) > 239) bad(line, `lvs_sync_daemon: group must be an IPv4 multicast address, not "${v}"`);
+      else out.group = v;
+      continue;
+    }
+    const r = ranges[k];
+    if (!r) {
+      bad(line, `lvs_sync_daemon: unknown option "${k}" (id, maxlen, port, ttl, group)`);
+      continue;
+    }
+    const n = Number(v);
+    if (!/^\d+$/.test(v) || n < r[0] || n > r[1]) {
+      bad(line, `lvs_sync_daemon: ${k} must be ${r[0]}..${r[1]}, not "${v}"`);
+      continue;
+    }
+    if (k === 'id') out.syncid = n;
+    else if (k === 'maxlen') out.maxlen = n;
+    else if (k === 'port') out.port = n;
+    else out.ttl = n;
+  }
+  return out;
 }
 
 function toEntry(s: Stmt): RawEntry {

@@ -55,6 +55,10 @@ export interface VrrpRunnerOptions {
   openSocket?: (ifname: string, onPacket: (buf: Uint8Array) => void, onError: (msg: string) => void) => VrrpSocketLike;
   linkUp?: (ifname: string) => boolean;
   linkPollMs?: number;
+  /** Told of every state change (after the VIPs were switched): sync follows it (src/ha/follow.ts). */
+  onState?: (instance: string, from: VrrpState, to: VrrpState) => void;
+  /** While true for an instance it does not preempt (sync catch-up, src/ha/catchup.ts). */
+  holdPreempt?: (instance: string) => boolean;
 }
 
 /** Numeric state for the metrics gauge: INIT 0, BACKUP 1, MASTER 2, FAULT 3. */
@@ -84,6 +88,7 @@ export class VrrpRunner {
         send: (a) => this.sendAdvert(r, a),
         onState: (from, to, why) => this.stateChanged(r, from, to, why),
         onDrop: (reason) => this.drops[reason]++,
+        holdPreempt: () => opts.holdPreempt?.(cfg.name) ?? false,
       });
       this.running.push(r);
     }
@@ -195,6 +200,7 @@ export class VrrpRunner {
     } else if (from === 'MASTER' || to === 'INIT' || to === 'FAULT') {
       this.opts.owner.setVipsActive(r.cfg.vips, false);
     }
+    this.opts.onState?.(r.cfg.name, from, to);
   }
 
   private scheduleRefresh(r: Running): void {
