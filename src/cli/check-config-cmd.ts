@@ -1,14 +1,20 @@
 // `tsvs check-config FILE`: validates an ldirectord.cf or a native YAML/JSON config.
 // Prints `FILE: OK (N virtual services, M real servers)` and exits 0, or one
-// `FILE:LINE: message` per problem (on stderr) and exits 1.
+// `FILE:LINE: message` per problem (on stderr) and exits 1. A keepalived.conf (its
+// vrrp_instance blocks, for `tsvs daemon --vrrp`) is checked too, and a native config's
+// `vrrp:` section with the rest.
 
 import { ConfigError } from '../config/native-config';
 import { loadAnyConfig } from '../config/detect';
+import { readFileSync } from 'node:fs';
+import { looksLikeKeepalived } from '../ha/vrrp/keepalived-conf';
+import { loadVrrpFile } from '../ha/vrrp/load';
 import { UsageError } from './usage-error';
 
 const USAGE = `Usage: tsvs check-config FILE
 
-Checks FILE (ldirectord.cf or the native YAML/JSON config) and reports every problem
+Checks FILE (ldirectord.cf, the native YAML/JSON config, or a keepalived.conf with
+vrrp_instance blocks) and reports every problem
 as FILE:LINE: message. Exit status 0 when the file is valid, 1 otherwise.
 `;
 
@@ -20,10 +26,24 @@ export function run(argv: string[]): number {
   if (argv.length !== 1 || argv[0].startsWith('-')) throw new UsageError(`tsvs check-config: expected one FILE argument\n${USAGE}`);
   const file = argv[0];
   try {
-    const { health } = loadAnyConfig(file);
+    let text = '';
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      // loadAnyConfig reports it
+    }
+    if (looksLikeKeepalived(text)) {
+      const { config } = loadVrrpFile(file);
+      for (const w of config.warnings) process.stderr.write(`${file}:${w.replace(/^line (\d+): /, '$1: warning: ')}\n`);
+      const n = config.instances.length;
+      process.stdout.write(`${file}: OK (keepalived.conf, ${n} VRRP instance${n === 1 ? '' : 's'})\n`);
+      return 0;
+    }
+    const { health, native } = loadAnyConfig(file);
+    const nvrrp = native?.vrrp?.instances.length ?? 0;
     const reals = health.virtuals.reduce((n, v) => n + v.reals.length, 0);
     const nv = health.virtuals.length;
-    process.stdout.write(`${file}: OK (${nv} virtual service${nv === 1 ? '' : 's'}, ${reals} real server${reals === 1 ? '' : 's'})\n`);
+    process.stdout.write(`${file}: OK (${nv} virtual service${nv === 1 ? '' : 's'}, ${reals} real server${reals === 1 ? '' : 's'}${nvrrp ? `, ${nvrrp} VRRP instance${nvrrp === 1 ? '' : 's'}` : ''})\n`);
     return 0;
   } catch (e) {
     if (!(e instanceof ConfigError)) {

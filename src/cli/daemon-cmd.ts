@@ -1,4 +1,4 @@
-// `tsvs daemon --interface IF [--config FILE] [--rules FILE] [--workers N]
+// `tsvs daemon --interface IF [--config FILE] [--rules FILE] [--vrrp FILE] [--workers N]
 // [--capture afpacket|tun|pcap]`: runs the director on one interface, in the main thread or
 // in N data-plane workers (src/control/daemon-workers.ts); the capture backend comes from
 // src/io/open-capture.ts.
@@ -28,6 +28,11 @@ import { describeRx, parseRxOptions, RxOptionError, type RxTuning } from './rx-o
 import { parseListen, startMetricsServer } from '../metrics/http';
 import { Metrics } from '../metrics/metrics';
 import { UsageError } from './usage-error';
+import type { VrrpConfig } from '../ha/vrrp/config';
+import { loadVrrpFile } from '../ha/vrrp/load';
+import { VrrpRunner } from '../ha/vrrp/vrrp';
+import { SyncFollower } from '../ha/follow';
+import { followSetup } from '../ha/follow-config';
 
 const HELP = `Usage: tsvs daemon --interface IF [options]
 
@@ -41,6 +46,10 @@ Options:
                       (health checks, autoreload, logfile as ldirectord; see README)
   --rules FILE        ipvsadm rules to apply at start, in ipvsadm-save form (what
                       'tsvsadm -S -n' prints); applied after --config
+  --vrrp FILE         VRRP instances owning the VIPs: keepalived.conf (vrrp_instance
+                      blocks) or YAML with a "vrrp:" section (a native --config may
+                      carry that section itself). A VIP of an instance is answered
+                      for (ARP, ping, forwarding) only while the instance is MASTER
   --max-conns N       connection table capacity (default 1048576)
   --status-file FILE  write a JSON status snapshot every second
   --capture MODE      how VIP traffic reaches tsvs (default afpacket):
@@ -82,7 +91,12 @@ Options:
   --steer-softirq     set the interface's RPS masks to the CPUs without a worker (and
                       restore them at stop), so receive softirq never shares a core
                       with a worker
-Connection sync: 'tsvsadm --start-daemon master|backup ...' or the config's sync: section.
+Connection sync: 'tsvsadm --start-daemon master|backup ...' or the config's sync: section;
+it follows a VRRP instance with keepalived's 'lvs_sync_daemon IF INSTANCE' (global_defs)
+or 'sync: { follow_vrrp: INSTANCE }': master while the instance is MASTER, backup (holding
+the synced conns, forwarded from the moment it becomes MASTER) otherwise. After a start
+the director does not preempt until it has received a full table walk from the master
+(catch-up; at most catch_up_timeout, default 60 s). See README "High availability".
 Signals: SIGHUP reloads the config; SIGTERM/SIGINT stop; SIGUSR1/SIGUSR2 active/standby.
 `;
 
@@ -95,6 +109,7 @@ export async function run(argv: string[]): Promise<number> {
         interface: { type: 'string', short: 'i' },
         config: { type: 'string', short: 'c' },
         rules: { type: 'string' },
+        vrrp: { type: 'string' },
         'max-conns': { type: 'string' },
         'status-file': { type: 'string' },
         'no-vnet': { type: 'boolean' },
@@ -193,6 +208,18 @@ export async function run(argv: string[]): Promise<number> {
     }
   }
 
+  // VRRP: from --vrrp FILE (either format), else from the native config's `vrrp:` section.
+  let vrrp: VrrpConfig | undefined = loaded.native?.vrrp;
+  if (values.vrrp !== undefined) {
+    try {
+      vrrp = loadVrrpFile(values.vrrp).config;
+    } catch (e) {
+      if (e instanceof ConfigError) throw new UsageError(`tsvs daemon: ${e.message.split('\n')[0]} ${e.problems.join('; ')}`, 2);
+      throw e;
+    }
+  }
+  for (const w of vrrp?.warnings ?? []) log(`VRRP config: ${w}`);
+
   // The rules file is read and parsed (syntax, names) before the interface is touched.
   let rulesText: string | undefined;
   if (values.rules !== undefined) {
@@ -232,6 +259,14 @@ export async function run(argv: string[]): Promise<number> {
     }
   };
   checkVips([...(loaded.native?.services.map((s) => s.spec) ?? []), ...loaded.health.virtuals.map((v) => v.service)]);
+  for (const inst of vrrp?.instances ?? []) {
+    checkVips(inst.vips.map((v) => ({ fwmark: 0, af: 2, addr: { v4: v, toString: () => formatV4(v) } })));
+    try {
+      ifInfo(inst.interface);
+    } catch {
+      throw new UsageError(`tsvs daemon: vrrp_instance ${inst.name}: interface ${inst.interface} does not exist`, 1);
+    }
+  }
   const ourIp = firstIpv4(ifname);
   if (ourIp === 0) log(`warning: ${ifname} has no IPv4 address; ARP requests to real servers go out from 0.0.0.0`);
 
@@ -267,7 +302,12 @@ export async function run(argv: string[]): Promise<number> {
   const backend = opened.backend;
   const earlyDrop = values['no-early-drop'] || !opened.earlyDrop ? null : new EarlyDrop(ifname, log);
   const syncConf = loaded.native?.sync;
-  if (syncConf && nWorkers > 1) {
+  const ha = followSetup(syncConf, vrrp);
+  if (ha.problem) {
+    backend.close();
+    throw new UsageError(`tsvs daemon: ${ha.problem}`, 2);
+  }
+  if ((syncConf || ha.follow) && nWorkers > 1) {
     backend.close();
     throw new UsageError('tsvs daemon: connection sync runs with one worker only for now (use --workers 1)', 2);
   }
@@ -278,8 +318,10 @@ export async function run(argv: string[]): Promise<number> {
     : null;
   const daemon = new Daemon({
     backend, ourIp, maxConns: workers ? workers.maxConnsPerShard : maxConns, log, statusFile: values['status-file'], earlyDrop, workers,
-    standby: values.standby === true, syncRules: syncConf?.rules, syncVersion: syncConf?.version,
+    standby: values.standby === true, syncRules: ha.rules, syncVersion: syncConf?.version,
   });
+  const follower = ha.follow ? new SyncFollower(daemon.sync, ha.follow, log) : null;
+  if (follower) daemon.followStatus = () => follower.status();
   try {
     daemon.applyLoaded(loaded);
   } catch (e) {
@@ -298,6 +340,21 @@ export async function run(argv: string[]): Promise<number> {
     }
     daemon.controlChanged();
     log(`rules from ${values.rules}: ${n} command(s) applied`);
+  }
+  let runner: VrrpRunner | null = null;
+  if (vrrp && vrrp.instances.length) {
+    runner = new VrrpRunner(vrrp, {
+      owner: daemon, log, addressOf: firstIpv4,
+      ...(follower ? { onState: (i, from, to) => follower.onState(i, from, to), holdPreempt: (i) => follower.holdPreempt(i) } : {}),
+    });
+    const known = new Set(daemon.director.index.vips4);
+    for (const inst of vrrp.instances) {
+      for (const v of inst.vips) if (!known.has(v)) log(`warning: VRRP ${inst.name}: ${formatV4(v)} is not the VIP of any service (yet)`);
+    }
+    // Every VRRP VIP starts on standby: no ARP answers until its instance is MASTER.
+    daemon.setVipsActive(runner.allVips(), false);
+    const r = runner;
+    daemon.vrrpStatus = () => r.status();
   }
   // The control socket comes up before capture starts: a second daemon on the same socket
   // stops here, before it touches the interface.
@@ -333,6 +390,19 @@ export async function run(argv: string[]): Promise<number> {
       throw new UsageError(`tsvs daemon: sync: ${(e as Error).message}`, 1);
     }
   }
+  if (runner) {
+    try {
+      follower?.start(); // the backup receiver (and catch-up) before the instances start
+      runner.start();
+    } catch (e) {
+      daemon.stop();
+      await control.close();
+      const err = e as NodeJS.ErrnoException;
+      const perm = /EPERM|EACCES|not permitted/i.test(err.message);
+      throw new UsageError(`tsvs daemon: VRRP: ${perm ? 'opening a raw socket for protocol 112 needs root or CAP_NET_RAW' : err.message}`, 1);
+    }
+    log(`VRRP: ${vrrp!.instances.map((i) => `${i.name} (VRID ${i.vrid}, priority ${i.priority}, v${i.version}, ${i.unicastPeers.length ? 'unicast' : 'multicast'} on ${i.interface})`).join(', ')}`);
+  }
   let metricsServer: import('node:http').Server | null = null;
   if (values.metrics !== undefined) {
     try {
@@ -340,6 +410,8 @@ export async function run(argv: string[]): Promise<number> {
         processMetrics: true,
         health: () => daemon.monitor,
         sync: () => daemon.sync.counters(),
+        vrrp: () => runner,
+        follow: () => follower?.status() ?? null,
         refresh: () => daemon.refresh(),
         table: daemon.workers ? () => daemon.workers!.shared.table() : undefined,
       });
@@ -372,6 +444,8 @@ export async function run(argv: string[]): Promise<number> {
       clearInterval(keepAlive);
       // autoreload's file watcher would keep the process alive after the stop
       if (values.config) unwatchFile(values.config);
+      runner?.stop(); // masters resign with priority 0 before the capture stops
+      follower?.stop();
       daemon.stop();
       steering?.restore();
       metricsServer?.close();
@@ -390,6 +464,7 @@ export async function run(argv: string[]): Promise<number> {
         const next = loadAnyConfig(values.config);
         const r = daemon.applyLoaded(next);
         logfile = next.health.logfile.startsWith('/') ? next.health.logfile : '';
+        if (runner) log(`${why}: VRRP settings are not reloaded (restart to change them)`);
         log(`${why}: reloaded ${values.config}: added ${r.added.length}, changed ${r.changed.length}, removed ${r.removed.length}; connections kept: ${daemon.connCount()}`);
       } catch (e) {
         log(`${why}: ${(e as Error).message.replace(/\n/g, ' ')}; the running configuration is unchanged`);

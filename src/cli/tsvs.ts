@@ -13,9 +13,12 @@ Commands:
   simulate --rules FILE --flows N [--clients K] [--close-every M] [--service VIP:PORT] [--json]
              run N synthetic TCP connections from K clients through the rules
              (ipvsadm-save form) and show which real server each one gets
-  daemon --interface IF [--config FILE] [--rules FILE] [--socket PATH]
+  daemon --interface IF [--config FILE] [--rules FILE] [--vrrp FILE] [--socket PATH]
              run the director on IF (AF_PACKET capture, direct routing); --rules
-             applies ipvsadm rules (ipvsadm-save form) at start
+             applies ipvsadm rules (ipvsadm-save form) at start; --vrrp runs VRRP
+             instances (keepalived.conf or YAML) that own the VIPs
+  status [--status-file FILE] [--json]
+             a running daemon's state: VRRP instances, sync, connections, drops
   check-config FILE
              validate an ldirectord.cf or native YAML/JSON config; prints
              FILE:LINE: message per problem (exit 1) or FILE: OK (exit 0)
@@ -43,6 +46,7 @@ const commands: Record<string, () => Promise<Handler>> = {
   lab: async () => (await import('../lab/cli')).run,
   daemon: async () => (await import('./daemon-cmd')).run,
   ipvsadm: async () => (await import('./ipvsadm-install-cmd')).run,
+  status: async () => (await import('./status-cmd')).run,
   'check-config': async () => (await import('./check-config-cmd')).run,
 };
 

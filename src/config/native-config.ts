@@ -25,6 +25,9 @@
 //     state: master                # master | backup | both
 //     interface: eth0
 //
+//   vrrp:                          # optional: VRRP instances owning VIPs (src/ha/vrrp/yaml-config.ts)
+//     instances: [...]
+//
 // Parsing produces the same ServiceSpec/DestSpec values as ipvsadm command lines, and
 // validation reports every error with its line number.
 
@@ -43,6 +46,8 @@ import {
   NATIVE_HEALTH_KEYS, checkSettingValue, globalsOf, nativeHealthValue, resolveVirtual, type Settings,
 } from './ldirectord';
 import { findScheduler } from '../sched/registry';
+import type { VrrpConfig } from '../ha/vrrp/config';
+import { parseVrrpSection } from '../ha/vrrp/yaml-config';
 import '../sched/all';
 import { parseSyncSection, type NativeSyncConfig } from '../ha/sync/config';
 
@@ -62,6 +67,8 @@ export interface NativeConfig {
   sync?: NativeSyncConfig;
   /** `workers: N` (data-plane worker threads; read at start only, as --workers). */
   workers?: number;
+  /** The `vrrp:` section, when present. */
+  vrrp?: VrrpConfig;
 }
 
 export class ConfigError extends Error {
@@ -98,7 +105,6 @@ export function parseNativeConfig(text: string, file: string): NativeConfig {
   if (syncNode !== undefined && syncNode !== null) {
     const syncLine = lineOf(syncNode);
     out.sync = parseSyncSection((syncNode as { toJSON(): unknown }).toJSON(), (m) => problems.push(`line ${syncLine}: ${m}`));
-    if (problems.length) throw new ConfigError(file, problems);
   }
   const workers = root.get('workers');
   if (workers !== undefined) {
@@ -107,7 +113,12 @@ export function parseNativeConfig(text: string, file: string): NativeConfig {
     }
     out.workers = workers;
   }
-  if (servicesNode === undefined || servicesNode === null) return out;
+  const vrrp = parseVrrpSection(root.get('vrrp', true), lc, problems);
+  if (vrrp) out.vrrp = vrrp;
+  if (servicesNode === undefined || servicesNode === null) {
+    if (problems.length) throw new ConfigError(file, problems);
+    return out;
+  }
   if (!isSeq(servicesNode)) throw new ConfigError(file, [`line ${lineOf(servicesNode as Node)}: "services" must be a list`]);
   const seen = new Set<string>();
   for (const item of servicesNode.items) {

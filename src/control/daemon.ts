@@ -7,10 +7,13 @@
 // write a status snapshot (ipvsadm's snapshot form) for tools and the demo.
 //
 // High availability: `sync` is the connection-sync engine (src/ha/sync/manager.ts; the
-// control socket's --start-daemon/--stop-daemon and the config's `sync:` section drive it),
-// and setActive(false) makes the director a standby that does not answer ARP for the VIPs
-// nor send gratuitous ARP; setActive(true) takes the VIPs over (gratuitous ARP at once).
-// VRRP drives the same switch.
+// control socket's --start-daemon/--stop-daemon, the config's `sync:` section and VRRP
+// drive it). Standby is one per-VIP mechanism in the pipeline: a VIP on standby gets no
+// ARP answers, no echo replies, no forwarding and no gratuitous ARP.
+//   - setVipsActive(vips, bool): VRRP, per instance's VIPs, until it becomes MASTER.
+//   - setActive(bool): the whole director (--standby, SIGUSR1/SIGUSR2): every VIP, present
+//     and future; setActive(true) lifts that and announces the VIPs that are not held on
+//     standby by VRRP.
 
 import { writeFileSync, renameSync } from 'node:fs';
 import { formatV4 } from '../core/addr';
@@ -34,6 +37,8 @@ import { SyncManager, type SyncDaemonConfig } from '../ha/sync/manager';
 import type { SyncSendRules } from '../ha/sync/master';
 import { DataPlaneWorkers, type WorkerFigures, type WorkersOptions } from './daemon-workers';
 import type { ConnSnapshot } from '../ipvsadm/snapshot';
+import type { VrrpStatus } from '../ha/vrrp/vrrp';
+import type { SyncFollowStatus } from '../ha/follow';
 
 export type Logger = (msg: string) => void;
 
@@ -64,10 +69,15 @@ export interface DaemonStatus extends IpvsSnapshot {
   conns: number;
   unresolved: string[];
   health: { counters: Record<string, number>; reals: Record<string, { real: string; status: string; failures: number }[]> } | null;
+  /** False while the whole director is a standby (setActive(false)). */
   active: boolean;
   sync: Record<string, number>;
   /** With worker threads: each one's CPU and own counts (the totals above include them). */
   workers?: WorkerFigures[];
+  /** VRRP instances and drops, when --vrrp is given. */
+  vrrp?: VrrpStatus;
+  /** Sync following a VRRP instance, and its catch-up. */
+  follow?: SyncFollowStatus;
 }
 
 export class Daemon {
@@ -103,25 +113,27 @@ export class Daemon {
     this.director.services.onDestRemoved = (d: Dest) => this.neighbours.untrack(d);
     this.sync = new SyncManager(this.director, { log: this.log, rules: opts.syncRules, version: opts.syncVersion });
     this.active = !opts.standby;
-    this.pipeline.answerArp = this.active;
+    this.pipeline.setAllVipsActive(this.active);
   }
 
-  /** True when this director owns the VIPs at L2 (answers ARP for them). */
+  /** False while the whole director is a standby (VRRP may still hold some VIPs back). */
   get isActive(): boolean {
     return this.active;
   }
 
   /**
-   * Standby switch. false: stop answering ARP for the VIPs and sending gratuitous ARP (the
-   * conns keep being forwarded if frames still arrive). true: answer again and announce
-   * every VIP with gratuitous ARP at once, so the segment moves to us (take-over).
+   * Whole-director standby switch (all VIPs). false: every VIP on standby (no ARP answers,
+   * no forwarding, no gratuitous ARP; synced conns are kept). true: lift it and announce
+   * the VIPs with gratuitous ARP at once, so the segment moves to us (take-over); VIPs that
+   * VRRP holds on standby stay so.
    */
   setActive(active: boolean): void {
     if (active === this.active) return;
     this.active = active;
-    this.pipeline.answerArp = active;
-    this.log(active ? 'active: taking over the VIPs (gratuitous ARP)' : 'standby: not answering ARP for the VIPs');
+    this.pipeline.setAllVipsActive(active);
+    this.log(active ? 'active: taking over the VIPs (gratuitous ARP)' : 'standby: not answering for the VIPs');
     if (active && this.timer) this.announce();
+    this.writeStatus();
   }
 
   /** Starts the sync daemons a configuration asks for (errors are thrown as IpvsError). */
@@ -151,6 +163,10 @@ export class Daemon {
 
   /** The health checker, once a configuration asks for checks. */
   monitor: HealthMonitor | null = null;
+  /** Set by the VRRP runner: its part of the status. */
+  vrrpStatus: (() => VrrpStatus) | null = null;
+  /** Set when sync follows VRRP: its part of the status. */
+  followStatus: (() => SyncFollowStatus) | null = null;
   /** Health transitions seen (for status and metrics). */
   readonly healthEvents: HealthEvent[] = [];
 
@@ -208,13 +224,32 @@ export class Daemon {
     this.writeStatus();
   }
 
-  /** Gratuitous ARP for every VIP (at start, and when VIPs change): not while standby, nor when the VIPs are routed to us (TUN). */
+  /** Gratuitous ARP for every VIP not on standby (at start, and when VIPs change); none when the VIPs are routed to us (TUN). */
   announce(): void {
-    if (!this.active) return;
     if (this.backend.ownsVipAtL2 === false) return;
     for (const vip of this.director.index.vips4) {
+      if (!this.pipeline.isVipActive(vip)) continue;
       const frame = buildArpFrame(gratuitousArp(this.backend.mac, vip));
       for (let i = 0; i < 3; i++) this.pipeline.queueFrame(frame, frame.length);
+    }
+    this.pipeline.flush();
+  }
+
+  /**
+   * VRRP: own these VIPs (true: answer ARP and ping, forward) or stand by for them (false),
+   * from the next frame on. Per VIP set, independent of any whole-daemon switch.
+   */
+  setVipsActive(vips: readonly number[], active: boolean): void {
+    this.pipeline.setVipsActive(vips, active);
+    this.writeStatus();
+  }
+
+  /** One gratuitous ARP for each of these VIPs (VRRP's rounds on becoming master). */
+  announceVips(vips: readonly number[]): void {
+    for (const vip of vips) {
+      if (!this.pipeline.isVipActive(vip)) continue;
+      const frame = buildArpFrame(gratuitousArp(this.backend.mac, vip));
+      this.pipeline.queueFrame(frame, frame.length);
     }
     this.pipeline.flush();
   }
@@ -252,6 +287,8 @@ export class Daemon {
       active: this.active,
       sync: this.sync.counters(),
       ...(this.workers ? { workers: this.workers.perWorker() } : {}),
+      ...(this.vrrpStatus ? { vrrp: this.vrrpStatus() } : {}),
+      ...(this.followStatus ? { follow: this.followStatus() } : {}),
     };
   }
 

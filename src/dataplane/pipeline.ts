@@ -10,6 +10,9 @@
 //                 TTL <= 1                    ICMP time exceeded back to the client
 //                 no dest available           ICMP port unreachable (as IPVS)
 //            ─► anything else                 not ours: the kernel has its own copy
+// A VIP on standby (its VRRP instance is BACKUP, see setVipsActive; or the whole director is
+// a standby, see setAllVipsActive) is treated as not ours: no ARP answer, no echo reply,
+// nothing forwarded. Its synced connections are kept in the table, ready for take-over.
 //
 // Forwarded frames are sent from the RX ring itself: one TX batch per block, no copy.
 // Frames we build (ARP replies are in place too; ICMP errors, ARP requests) go into a
@@ -55,6 +58,8 @@ export class PipelineStats {
   echoReplies = 0;
   icmpErrors = 0;
   notOurs = 0;
+  /** Frames for a VIP on standby (VRRP backup), left alone. */
+  standbyVip = 0;
 }
 
 export class Pipeline {
@@ -73,16 +78,19 @@ export class Pipeline {
   private readonly bufTx = new Uint32Array(2 * (TXBUF_SIZE / TXBUF_SLOT));
   private bufTxN = 0;
   private ipIdent = 1;
-  /**
-   * False on a standby director (Daemon.setActive): it does not answer ARP requests for the
-   * VIPs, so the VIP's traffic goes to the active director. Everything else is unchanged
-   * (a frame for the VIP that still reaches us, from a stale ARP cache, is forwarded).
-   */
-  answerArp = true;
   private readonly mac: Uint8Array;
   /** False when the backend does not own the VIPs at L2 (TUN): ARP for them is never answered. */
   private readonly ownsVipAtL2: boolean;
   private readonly dests: Director['services']['dests'];
+  /**
+   * Standby, one mechanism for both switches: a VIP is on standby when it is in `standby`
+   * (VRRP: its instance is not MASTER) or when `standbyAll` is set (Daemon.setActive(false):
+   * the whole director is a standby, VIPs added later included). `anyStandby` keeps the
+   * per-frame test to one boolean while nothing is on standby.
+   */
+  private readonly standby = new Set<number>();
+  private standbyAll = false;
+  private anyStandby = false;
 
   constructor(
     private readonly director: Director,
@@ -112,6 +120,29 @@ export class Pipeline {
       this.transmit(this.txBuf, this.bufTx, this.bufTxN);
       this.bufTxN = 0;
     }
+  }
+
+  /** VRRP: answer for these VIPs again (true) or leave them alone (false), from the next frame on. */
+  setVipsActive(vips: readonly number[], active: boolean): void {
+    for (const v of vips) {
+      if (active) this.standby.delete(v >>> 0);
+      else this.standby.add(v >>> 0);
+    }
+    this.anyStandby = this.standbyAll || this.standby.size !== 0;
+  }
+
+  /**
+   * Every VIP, present and future, on standby (false) or not (true). Lifting it leaves the
+   * VIPs put on standby one by one (setVipsActive) where they are.
+   */
+  setAllVipsActive(active: boolean): void {
+    this.standbyAll = !active;
+    this.anyStandby = this.standbyAll || this.standby.size !== 0;
+  }
+
+  /** Is this VIP answered for (not on standby)? */
+  isVipActive(vip: number): boolean {
+    return !this.standbyAll && !this.standby.has(vip >>> 0);
   }
 
   /** Queues a control frame (gratuitous ARP, ARP request) built elsewhere. */
@@ -145,6 +176,10 @@ export class Pipeline {
     if (director.index.generation !== director.services.generation) director.sync();
     if (!director.index.isVip4(daddr)) {
       this.stats.notOurs++;
+      return;
+    }
+    if (this.anyStandby && (this.standbyAll || this.standby.has(daddr >>> 0))) {
+      this.stats.standbyVip++;
       return;
     }
     if (ip.isFragment) return this.drop(DROP_FRAGMENT);
@@ -213,11 +248,15 @@ export class Pipeline {
     if (r !== 0) return this.drop(dropClass(r));
     const spa = arp.spaI32;
     if (this.neighbours !== null) this.neighbours.learn(spa, eth.buffer, arp.senderMacOffset);
-    if (arp.operation !== ARP_OP_REQUEST || !this.answerArp || !this.ownsVipAtL2) return;
+    if (arp.operation !== ARP_OP_REQUEST || !this.ownsVipAtL2) return;
     const director = this.director;
     if (director.index.generation !== director.services.generation) director.sync();
     const tpa = arp.tpaI32;
     if (!director.index.isVip4(tpa) || spa === tpa) return;
+    if (this.anyStandby && (this.standbyAll || this.standby.has(tpa >>> 0))) {
+      this.stats.standbyVip++;
+      return;
+    }
     arp.toReply(this.mac, 0);
     eth.swapMacs();
     eth.setSrc(this.mac, 0);

@@ -21,6 +21,7 @@ Options:
   --realservers N     real servers rs1..rsN (up; default 2, at most ${MAX_REAL_SERVERS})
   --routed            client on 203.0.113.0/24 behind a router that routes the VIP to the
                       director (up; default: client on the LAN)
+  --directors 2       a second director (director2, 192.0.2.3) for VRRP / sync pairs
   --nat-routes        real servers route everything via the director, for one-arm
                       NAT (up; default: they answer clients directly, for DR)
   --offloads on|off   veth tx-checksum/tso/gso/gro (up; default: the kernel's)
@@ -47,6 +48,7 @@ export async function run(argv: string[]): Promise<number> {
         realservers: { type: 'string' },
         routed: { type: 'boolean' },
         'nat-routes': { type: 'boolean' },
+        directors: { type: 'string' },
         offloads: { type: 'string' },
         ttl: { type: 'string' },
         keep: { type: 'boolean' },
@@ -69,7 +71,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   if (sub !== 'up' && sub !== 'down' && sub !== 'status') throw new UsageError(`tsvs lab: unknown subcommand '${sub}' (up, down or status)`);
   if (sub !== 'up') {
-    for (const o of ['realservers', 'routed', 'nat-routes', 'offloads', 'ttl', 'keep'] as const) {
+    for (const o of ['realservers', 'directors', 'routed', 'nat-routes', 'offloads', 'ttl', 'keep'] as const) {
       if (values[o] !== undefined) throw new UsageError(`tsvs lab ${sub}: --${o} applies to 'up' only`);
     }
   }
@@ -96,6 +98,7 @@ export async function run(argv: string[]): Promise<number> {
       if (!/^\d+$/.test(values.ttl) || serverTtlSec < 1) throw new UsageError(`tsvs lab up: --ttl wants whole seconds, not '${values.ttl}'`);
     }
     const state = await labUp({
+      ...(values.directors !== undefined ? { directors: directorsOf(values.directors) } : {}),
       name: values.name, realServers, routed: values.routed ?? false, natRoutes: values['nat-routes'] ?? false,
       offloads, serverTtlSec,
       keepOnFailure: values.keep ?? false,
@@ -133,4 +136,9 @@ if (require.main === module) {
       process.exitCode = err instanceof UsageError ? err.exitCode : 1;
     },
   );
+}
+
+function directorsOf(v: string): 1 | 2 {
+  if (v !== '1' && v !== '2') throw new UsageError(`tsvs lab up: --directors wants 1 or 2, not '${v}'`);
+  return Number(v) as 1 | 2;
 }

@@ -4,7 +4,7 @@
 //   LAN 192.0.2.0/24, one bridge in the switch namespace `<name>-sw`:
 //     .1    router   (routed topology only: its LAN leg)
 //     .2    director (its kernel never holds the VIP: tsvs owns it at L2)
-//     .3    director2 (only with `directors: 2`: a second director for HA / sync tests)
+//     .3    director2 (with `directors: 2`: a second director for VRRP and sync tests)
 //     .10   client   (flat topology only)
 //     .11.. rs1..rsN (VIP/32 on lo, arp_ignore=1, arp_announce=2)
 //     .100  VIP
@@ -43,7 +43,7 @@ export interface LabOptions {
   servers?: boolean;
   /** The real-server programs exit by themselves after this many seconds (default: never). */
   serverTtlSec?: number;
-  /** 2 adds a second director `director2` at .3 on the LAN (default 1). */
+  /** 2 adds a second director `director2` at .3 on the LAN (VRRP / sync pairs); default 1. */
   directors?: 1 | 2;
 }
 
@@ -79,7 +79,7 @@ export interface LabPlan {
   switch: { ns: string; bridge: string };
   client: Host;
   director: Host;
-  /** The second director (`directors: 2`). */
+  /** The second director (only with `directors: 2`). */
   director2?: Host;
   router?: Router;
   realServers: Host[];
@@ -161,7 +161,7 @@ export function makePlan(opts: LabOptions = {}): LabPlan {
     switch: { ns: ns('sw'), bridge: 'br0' },
     client,
     director: lanHost('director', 'director', 2, lanGateway),
-    director2: opts.directors === 2 ? lanHost('director2', 'director', 3, lanGateway) : undefined,
+    ...(opts.directors === 2 ? { director2: lanHost('director2', 'director', 3, lanGateway) } : {}),
     router,
     realServers,
   };

@@ -26,6 +26,10 @@ import type { Director } from '../core/director';
 import { DROP_NAMES } from '../core/drops';
 import type { Service } from '../core/service';
 import type { PipelineStats } from '../dataplane/pipeline';
+import { registerSyncMetrics } from '../ha/sync/metrics';
+import type { SyncFollowStatus } from '../ha/follow';
+import { registerVrrpMetrics } from '../ha/vrrp/metrics';
+import type { VrrpRunner } from '../ha/vrrp/vrrp';
 
 const SVC_LABELS = ['protocol', 'vip', 'port', 'fwmark'] as const;
 const DEST_LABELS = [...SVC_LABELS, 'real_server', 'forward'] as const;
@@ -43,6 +47,7 @@ const FRAME_KINDS: ReadonlyArray<[keyof PipelineStats, string]> = [
   ['echoReplies', 'echo_replies'],
   ['icmpErrors', 'icmp_errors'],
   ['notOurs', 'not_ours'],
+  ['standbyVip', 'standby_vip'],
 ];
 
 export interface MetricsOptions {
@@ -56,6 +61,10 @@ export interface MetricsOptions {
   refresh?: () => void;
   /** Connection-table figures when the table is sharded over workers (default: director.conns). */
   table?: () => { size: number; occupied: number; capacity: number; refused: number; evicted: number };
+  /** Sync following VRRP (daemons running, catch-up), read at scrape time. */
+  follow?: () => SyncFollowStatus | null;
+  /** The VRRP instances, read at scrape time (tsvs_vrrp_*). */
+  vrrp?: () => VrrpRunner | null;
 }
 
 export class Metrics {
@@ -71,21 +80,8 @@ export class Metrics {
     this.refresh = opts.refresh;
     if (opts.processMetrics) collectDefaultMetrics({ register: this.registry });
     if (opts.health) registerHealthMetrics(reg, opts.health);
-    const sync = opts.sync;
-    if (sync) {
-      // One series per SyncManager counter: sent_msgs, sent_conns, rx_msgs, accepted_msgs,
-      // received_conns, applied_created/updated, drop_<decode reason>, skip_<apply reason>, ...
-      new Counter<'event'>({
-        name: 'tsvs_sync_events_total',
-        help: 'Connection sync: messages and entries sent, received, applied, and each drop or skip reason.',
-        labelNames: ['event'],
-        registers: reg,
-        collect() {
-          this.reset();
-          for (const [event, n] of Object.entries(sync())) this.inc({ event }, n);
-        },
-      });
-    }
+    if (opts.sync) registerSyncMetrics(reg, opts.sync, opts.follow);
+    if (opts.vrrp) registerVrrpMetrics(reg, opts.vrrp);
 
     // Per service and per dest: the ipvsadm --stats counters and --rate gauges.
     for (const [level, labelNames] of [['service', SVC_LABELS], ['dest', DEST_LABELS]] as const) {

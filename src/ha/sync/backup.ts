@@ -65,6 +65,8 @@ export class SyncBackupCounters {
   updated = 0;
   /** Datagrams from one of our own addresses. */
   ownMessages = 0;
+  /** Accepted messages with no entry: a tsvs master's end-of-walk markers (walk.ts). */
+  markers = 0;
   /** Messages dropped, by decode reason (SYNC_DECODE_REASONS). */
   readonly dropped: Record<string, number> = {};
   /** Entries skipped, by reason (BACKUP_SKIP_REASONS). */
@@ -81,6 +83,8 @@ export interface SyncBackupOptions {
   syncid: number;
   /** The master's sync_threshold[0]: packet counter of a synced conn; default 3. */
   threshold?: number;
+  /** Told of every accepted message: its entry count (0 = an end-of-walk marker). */
+  onAccepted?: (entries: number) => void;
 }
 
 export class SyncBackup {
@@ -88,10 +92,12 @@ export class SyncBackup {
   readonly syncid: number;
   private readonly threshold: number;
   private readonly msg = new SyncMessage();
+  private readonly onAccepted: ((entries: number) => void) | undefined;
 
   constructor(private readonly director: Director, o: SyncBackupOptions) {
     this.syncid = o.syncid & 0xff;
     this.threshold = o.threshold ?? 3;
+    this.onAccepted = o.onAccepted;
   }
 
   /** One received datagram. Returns the SYNC_E_* reason (0 when applied). */
@@ -107,10 +113,12 @@ export class SyncBackup {
     }
     c.msgs++;
     c.conns += msg.count;
+    if (msg.count === 0) c.markers++;
     for (let i = 0; i < msg.count; i++) {
       const why = this.apply(msg.conns[i], msg.version);
       if (why !== null) c.skipped[why]++;
     }
+    this.onAccepted?.(msg.count);
     return SYNC_OK;
   }
 

@@ -16,6 +16,7 @@
 // addresses. Both may run at once (active-active): see backup.ts for why nothing echoes.
 // The master drains its ring every `flushMs` (default 50 ms): a new connection reaches the
 // backup within about that time once it needs a sync.
+// With `fullSyncPeriod` the master also walks its table (walk.ts) on the same timer.
 // Socket failures after start are logged and counted (sendErrors), never thrown.
 
 import { createSocket, type Socket } from 'node:dgram';
@@ -28,6 +29,7 @@ import type { DaemonSnapshot } from '../../ipvsadm/snapshot';
 import { SYNC_MAXLEN_MAX } from './codec';
 import { SyncBackup } from './backup';
 import { SyncMaster, checkSendRules, DEFAULT_SEND_RULES, type SyncSendRules } from './master';
+import { TableWalker } from './walk';
 
 export const SYNC_DEFAULT_GROUP = '224.0.0.81';
 export const SYNC_DEFAULT_PORT = 8848;
@@ -68,6 +70,7 @@ interface Running {
   cfg: Required<Omit<SyncDaemonConfig, 'peers'>> & { peers: string[] };
   socket: Socket;
   master: SyncMaster | null;
+  walker: TableWalker | null;
   backup: SyncBackup | null;
   timer: NodeJS.Timeout | null;
   ready: boolean;
@@ -85,6 +88,8 @@ export class SyncManager {
   private readonly flushMs: number;
   private readonly ifaceAddr: (ifname: string) => string | null;
   private readonly dropOwn: boolean;
+  /** Told of every message a backup daemon accepted (entry count; 0 = end-of-walk marker). */
+  onBackupMessage: ((entries: number) => void) | null = null;
   /** Counters of daemons already stopped, so totals never go backwards. */
   private readonly retired: SyncCounters = {};
 
@@ -118,7 +123,7 @@ export class SyncManager {
       port: spec.port || SYNC_DEFAULT_PORT, ttl: spec.ttl || SYNC_DEFAULT_TTL, peers,
     };
     const r: Running = {
-      cfg, socket: createSocket({ type: 'udp4', reuseAddr: true }), master: null, backup: null, timer: null, ready: false, sendErrors: 0,
+      cfg, socket: createSocket({ type: 'udp4', reuseAddr: true }), master: null, walker: null, backup: null, timer: null, ready: false, sendErrors: 0,
     };
     r.socket.on('error', (e) => {
       r.sendErrors++;
@@ -162,13 +167,20 @@ export class SyncManager {
     });
     this.director.syncHook = r.master;
     const master = r.master;
-    r.timer = setInterval(() => master.drain(), this.flushMs);
+    const walker = this.rules.fullSyncPeriod > 0 ? new TableWalker(this.director, master, this.rules.fullSyncPeriod * 1000, this.flushMs) : null;
+    r.walker = walker;
+    r.timer = setInterval(() => {
+      walker?.step();
+      master.drain();
+    }, this.flushMs);
     r.timer.unref();
   }
 
   private startBackup(r: Running, addr: string): void {
     const { cfg } = r;
-    const backup = new SyncBackup(this.director, { syncid: cfg.syncid, threshold: this.rules.threshold });
+    const backup = new SyncBackup(this.director, {
+      syncid: cfg.syncid, threshold: this.rules.threshold, onAccepted: (n) => this.onBackupMessage?.(n),
+    });
     r.backup = backup;
     const own = this.dropOwn ? ownAddresses() : new Set<string>();
     r.socket.on('message', (msg, rinfo) => {
@@ -216,6 +228,11 @@ export class SyncManager {
     for (const state of [...this.running.keys()]) this.stop(state);
   }
 
+  /** The configuration a running daemon was started with. */
+  configOf(state: SyncState): SyncDaemonConfig | null {
+    return this.running.get(state)?.cfg ?? null;
+  }
+
   isRunning(state: SyncState): boolean {
     return this.running.has(state);
   }
@@ -257,6 +274,9 @@ export class SyncManager {
       out.sent_msgs = m.sentMsgs;
       out.sent_conns = m.sentConns;
       out.send_errors = r.sendErrors;
+      out.walk_queued = m.walkQueued;
+      out.walk_passes = r.walker?.passes ?? 0;
+      out.markers_sent = m.markersSent;
     }
     if (r.backup) {
       const b = r.backup.counters;
@@ -267,6 +287,7 @@ export class SyncManager {
       out.received_conns = b.conns;
       out.applied_created = b.created;
       out.applied_updated = b.updated;
+      out.markers_received = b.markers;
       out.backup_socket_errors = r.sendErrors;
       for (const [k, v] of Object.entries(b.dropped)) out[`drop_${k}`] = v;
       for (const [k, v] of Object.entries(b.skipped)) out[`skip_${k}`] = v;

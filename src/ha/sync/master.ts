@@ -64,9 +64,15 @@ export interface SyncSendRules {
   retries: number;
   /** sync_persist_mode; default false. */
   persistMode: boolean;
+  /**
+   * tsvs extension (walk.ts): every this many seconds the master re-sends every conn it
+   * would ever sync, at a paced rate, then an end-of-walk marker; 0 = off (the kernel's
+   * behaviour). Lets a backup that just started catch up on idle conns (catchup.ts).
+   */
+  fullSyncPeriod: number;
 }
 
-export const DEFAULT_SEND_RULES: Readonly<SyncSendRules> = { threshold: 3, period: 50, refreshPeriod: 0, retries: 0, persistMode: false };
+export const DEFAULT_SEND_RULES: Readonly<SyncSendRules> = { threshold: 3, period: 50, refreshPeriod: 0, retries: 0, persistMode: false, fullSyncPeriod: 0 };
 
 /** Checks the rules; returns a problem text or undefined. */
 export function checkSendRules(r: SyncSendRules): string | undefined {
@@ -75,6 +81,7 @@ export function checkSendRules(r: SyncSendRules): string | undefined {
   if (r.period > 0 && r.threshold >= r.period) return 'sync threshold must be below the sync period';
   if (!Number.isInteger(r.refreshPeriod) || r.refreshPeriod < 0 || r.refreshPeriod > 86400) return 'sync refresh period must be 0..86400 seconds';
   if (!Number.isInteger(r.retries) || r.retries < 0 || r.retries > 3) return 'sync retries must be 0..3';
+  if (!Number.isInteger(r.fullSyncPeriod) || r.fullSyncPeriod < 0 || r.fullSyncPeriod > 86400) return 'full sync period must be 0..86400 seconds';
   return undefined;
 }
 
@@ -101,6 +108,9 @@ export class SyncMasterCounters {
   sentConns = 0;
   /** Ring contents dropped because the table rebuilt itself. */
   rehashDrops = 0;
+  /** Table walks (walk.ts): conns queued by a walk, end-of-walk markers sent. */
+  walkQueued = 0;
+  markersSent = 0;
 }
 
 const TCP_SYNC_STATES =
@@ -123,6 +133,8 @@ export class SyncMaster implements ConnSyncHook {
   private readonly lastEnd: Int32Array | null;
   private readonly tries: Uint8Array | null;
   private rehashSeen: number;
+  /** An end-of-walk marker goes out after the entries of the next drain. */
+  private markerDue = false;
   // copies of the rules as plain fields (the hot path reads these)
   private readonly threshold: number;
   private readonly period: number;
@@ -279,6 +291,39 @@ export class SyncMaster implements ConnSyncHook {
     return d.timeouts.tcp[TCP_S_ESTABLISHED];
   }
 
+  // ------------------------------------------------------------------ table walk (walk.ts)
+
+  /** Free places in the ring. */
+  get room(): number {
+    return this.mask + 1 - (this.head - this.tail);
+  }
+
+  /**
+   * Queues a conn visited by a table walk when it is of a kind the rules ever send (a TCP
+   * conn only in the sync states; every UDP/SCTP conn and template). Returns false when the
+   * ring is full (the walk stops there and comes back).
+   */
+  queueWalked(slot: number): boolean {
+    const t = this.director.conns;
+    if (!t.isLive(slot)) return true;
+    if (!t.isTemplate(slot) && t.proto(slot) === IPPROTO_TCP && ((1 << t.state(slot)) & TCP_SYNC_STATES) === 0) return true;
+    if (this.head - this.tail > this.mask) return false;
+    this.remember(slot, 0);
+    this.push(slot);
+    this.counters.walkQueued++;
+    return true;
+  }
+
+  /** The walk passed the end of the table: an end-of-walk marker after the next drain's entries. */
+  markWalkEnd(): void {
+    this.markerDue = true;
+  }
+
+  /** The table rebuilt itself since `seen` (the walk restarts: what it queued was dropped). */
+  get rehashes(): number {
+    return this.rehashSeen;
+  }
+
   // ------------------------------------------------------------------ off the packet path
 
   /** Encodes every recorded slot and sends the messages. Returns the number of entries sent. */
@@ -291,6 +336,7 @@ export class SyncMaster implements ConnSyncHook {
       this.lastAt?.fill(0);
       this.lastEnd?.fill(0);
       this.tries?.fill(0);
+      this.markerDue = false; // the walk's entries were dropped: it starts over (walk.ts)
       return 0;
     }
     const w = this.writer;
@@ -315,6 +361,14 @@ export class SyncMaster implements ConnSyncHook {
       sent++;
     }
     if (w.count > 0) this.flush();
+    if (this.markerDue) {
+      // End-of-walk marker: a message with no entry (header only). A kernel backup reads
+      // nr_conns = 0 and applies nothing (reference §3.5: entries are applied one by one).
+      this.markerDue = false;
+      w.begin(this.syncid);
+      this.counters.markersSent++;
+      this.flush();
+    }
     // the ring is empty: restart the counters so they never grow past 2^53
     this.head = this.tail = 0;
     return sent;

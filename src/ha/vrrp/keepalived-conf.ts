@@ -1,0 +1,194 @@
+// The `vrrp_instance` subset of keepalived.conf (reference §5.4), for `tsvs daemon --vrrp`.
+//
+// keepalived.conf is words and braces: `keyword args...` per line, `{ ... }` opening a
+// block, `#` or `!` starting a comment. We read:
+//   global_defs { vrrp_version 2|3
+//                 lvs_sync_daemon IF INSTANCE [id N] [maxlen N] [port N] [ttl N] [group ADDR]
+//                 ... }                       (other global settings are ignored)
+// lvs_sync_daemon makes connection sync follow INSTANCE's state (src/ha/follow.ts), with
+// tsvs's defaults for what keepalived.conf cannot say (catch-up on, src/ha/catchup.ts).
+//   vrrp_instance NAME { ... }                (settings: config.ts, instanceFrom)
+// Other top-level blocks (virtual_server, vrrp_script, vrrp_sync_group, static_ipaddress,
+// ...) are skipped with a warning: tsvs programs its own services, and keepalived's
+// virtual_server cannot drive it anyway (reference §5.1). `include` is not followed.
+// Every problem comes back as `line N: message`.
+
+import { ConfigError } from '../../config/native-config';
+import { isIPv4 } from 'node:net';
+import { checkInstances, instanceFrom, type LvsSyncDaemon, type RawEntry, type RawInstance, type VrrpConfig } from './config';
+
+interface Tok {
+  w: string;
+  line: number;
+}
+
+function tokenize(text: string): Tok[] {
+  const out: Tok[] = [];
+  const lines = text.split(/\r?\n/);
+  for (let i = 0; i < lines.length; i++) {
+    const l = lines[i].replace(/[#!].*$/, '');
+    // braces are words of their own even when glued to a word ("VI_1{")
+    for (const w of l.replace(/([{}])/g, ' $1 ').split(/\s+/)) if (w) out.push({ w, line: i + 1 });
+  }
+  return out;
+}
+
+/** A statement: its words on one line, and its `{ ... }` block if one follows. */
+interface Stmt {
+  words: string[];
+  line: number;
+  block?: Stmt[];
+}
+
+function statements(toks: Tok[], bad: (line: number, msg: string) => void): Stmt[] {
+  let i = 0;
+  const parse = (depth: number, openLine: number): Stmt[] => {
+    const out: Stmt[] = [];
+    while (i < toks.length) {
+      const t = toks[i];
+      if (t.w === '}') {
+        i++;
+        if (depth === 0) bad(t.line, 'unexpected "}"');
+        else return out;
+        continue;
+      }
+      if (t.w === '{') {
+        // a block with no keyword in front (keepalived allows `{` on its own line after one)
+        i++;
+        const prev = out[out.length - 1];
+        const inner = parse(depth + 1, t.line);
+        if (prev && !prev.block) prev.block = inner;
+        else bad(t.line, 'a block "{" without a keyword');
+        continue;
+      }
+      const s: Stmt = { words: [], line: t.line };
+      while (i < toks.length && toks[i].line === t.line && toks[i].w !== '{' && toks[i].w !== '}') s.words.push(toks[i++].w);
+      if (i < toks.length && toks[i].w === '{') {
+        const open = toks[i];
+        i++;
+        s.block = parse(depth + 1, open.line);
+      }
+      out.push(s);
+    }
+    if (depth > 0) bad(openLine, 'this "{" is never closed');
+    return out;
+  };
+  return parse(0, 1);
+}
+
+export interface KeepalivedParse {
+  config: VrrpConfig;
+  problems: string[];
+}
+
+/** Parses keepalived.conf text; problems are `line N: message`. */
+export function parseKeepalived(text: string): KeepalivedParse {
+  const problems: string[] = [];
+  const warnings: string[] = [];
+  const bad = (line: number, msg: string) => problems.push(`line ${line}: ${msg}`);
+  const warn = (line: number, msg: string) => warnings.push(`line ${line}: ${msg}`);
+  const top = statements(tokenize(text), bad);
+  let version: 2 | 3 = 2;
+  let lvs: LvsSyncDaemon | undefined;
+  const raws: RawInstance[] = [];
+  for (const s of top) {
+    const [kw, ...args] = s.words;
+    if (kw === 'global_defs') {
+      for (const g of s.block ?? []) {
+        if (g.words[0] === 'vrrp_version') {
+          if (g.words[1] === '2' || g.words[1] === '3') version = Number(g.words[1]) as 2 | 3;
+          else bad(g.line, `vrrp_version must be 2 or 3, not "${g.words[1] ?? ''}"`);
+        } else if (g.words[0] === 'lvs_sync_daemon') {
+          lvs = lvsSyncDaemon(g.words.slice(1), g.line, bad);
+        } else if (g.words[0] === 'vrrp_mcast_group4' && g.words[1] !== '224.0.0.18') {
+          bad(g.line, 'vrrp_mcast_group4 other than 224.0.0.18 is not supported');
+        }
+      }
+      continue;
+    }
+    if (kw === 'vrrp_instance') {
+      if (args.length !== 1) bad(s.line, 'vrrp_instance wants one NAME');
+      if (!s.block) {
+        bad(s.line, `vrrp_instance ${args[0] ?? ''}: missing "{ ... }"`);
+        continue;
+      }
+      raws.push({ name: args[0] ?? '?', line: s.line, entries: s.block.map(toEntry) });
+      continue;
+    }
+    if (kw === 'include') {
+      bad(s.line, '"include" is not supported: give tsvs one file');
+      continue;
+    }
+    warn(s.line, `"${kw}" is ignored: tsvs reads only global_defs and vrrp_instance`);
+  }
+  const instances = [];
+  for (const r of raws) {
+    const c = instanceFrom(r, version, bad, warn);
+    if (c) instances.push(c);
+  }
+  checkInstances(instances, bad);
+  if (lvs) {
+    const inst = instances.find((i) => i.name === lvs!.instance);
+    if (!inst) bad(lvs.line, `lvs_sync_daemon: no vrrp_instance named "${lvs.instance}"`);
+    else if (lvs.syncid < 0) lvs.syncid = inst.vrid;
+  }
+  return { config: { instances, warnings, ...(lvs ? { lvsSyncDaemon: lvs } : {}) }, problems };
+}
+
+/** `lvs_sync_daemon IF INSTANCE [id N] [maxlen N] [port N] [ttl N] [group ADDR]` (syncid -1 = the VRID). */
+function lvsSyncDaemon(args: string[], line: number, bad: (line: number, msg: string) => void): LvsSyncDaemon | undefined {
+  const [ifname, instance, ...rest] = args;
+  if (!ifname || !instance) {
+    bad(line, 'lvs_sync_daemon wants INTERFACE VRRP_INSTANCE [id N] [maxlen N] [port N] [ttl N] [group ADDR]');
+    return undefined;
+  }
+  const out: LvsSyncDaemon = { interface: ifname, instance, syncid: -1, line };
+  const ranges: Record<string, [number, number]> = { id: [0, 255], maxlen: [64, 65507], port: [1, 65535], ttl: [1, 255] };
+  for (let i = 0; i < rest.length; i += 2) {
+    const k = rest[i];
+    const v = rest[i + 1];
+    if (v === undefined) {
+      bad(line, `lvs_sync_daemon: "${k}" wants a value`);
+      break;
+    }
+    if (k === 'group') {
+      if (!isIPv4(v) || Number(v.split('.')[0]) < 224 || Number(v.split('.')[0]) > 239) bad(line, `lvs_sync_daemon: group must be an IPv4 multicast address, not "${v}"`);
+      else out.group = v;
+      continue;
+    }
+    const r = ranges[k];
+    if (!r) {
+      bad(line, `lvs_sync_daemon: unknown option "${k}" (id, maxlen, port, ttl, group)`);
+      continue;
+    }
+    const n = Number(v);
+    if (!/^\d+$/.test(v) || n < r[0] || n > r[1]) {
+      bad(line, `lvs_sync_daemon: ${k} must be ${r[0]}..${r[1]}, not "${v}"`);
+      continue;
+    }
+    if (k === 'id') out.syncid = n;
+    else if (k === 'maxlen') out.maxlen = n;
+    else if (k === 'port') out.port = n;
+    else out.ttl = n;
+  }
+  return out;
+}
+
+function toEntry(s: Stmt): RawEntry {
+  const [key, ...args] = s.words;
+  const e: RawEntry = { key: key ?? '', args, line: s.line };
+  if (s.block) e.block = s.block.map((b) => ({ args: b.words, line: b.line }));
+  return e;
+}
+
+/** Like parseKeepalived, but throws ConfigError when there are problems. */
+export function loadKeepalived(text: string, file: string): VrrpConfig {
+  const r = parseKeepalived(text);
+  if (r.problems.length) throw new ConfigError(file, r.problems);
+  return r.config;
+}
+
+/** Is this text keepalived.conf rather than YAML? (a vrrp_instance or global_defs block) */
+export function looksLikeKeepalived(text: string): boolean {
+  return /^\s*(vrrp_instance|global_defs|vrrp_sync_group|virtual_server|vrrp_script)\b[^:\n]*\{?\s*$/m.test(text);
+}

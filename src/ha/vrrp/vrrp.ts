@@ -1,0 +1,218 @@
+// Runs the configured VRRP instances for the daemon: sockets, link watching, dispatching
+// received adverts by VRID, and acting on state changes.
+//
+//   received datagram ─► decodePacket (packet.ts) ─► drop counted by reason, or
+//                        instance for (interface, VRID) ─► instance.receive (instance.ts)
+//   state change      ─► log line, counters, owner.setVipsActive(vips, MASTER?)
+//                        MASTER: gratuitous ARP, garp_master_repeat rounds now and again
+//                        after garp_master_delay (reference §5.3), optional refresh
+//   link down / up    ─► instance.setFault (polled from sysfs every 250 ms)
+//   stop()            ─► every master resigns with priority 0, sockets closed
+//
+// The owner (the Daemon) decides what "owning a VIP" means: answering ARP and ping for it,
+// forwarding its traffic. Nothing here touches the data path.
+
+import { formatV4 } from '../../core/addr';
+import type { VrrpConfig, VrrpInstanceConfig, VrrpState } from './config';
+import { VrrpInstance, realClock, type Clock } from './instance';
+import { DROP_REASONS, VRRP_GROUP4, decodePacket, encodePacket, type DropReason } from './packet';
+import { VrrpSocket, linkUp, type VrrpSocketLike } from './socket';
+
+/** What the daemon does for VRRP. */
+export interface VipOwner {
+  /** Start (true) or stop (false) answering ARP/ping for these VIPs and forwarding to them. */
+  setVipsActive(vips: number[], active: boolean): void;
+  /** One round of gratuitous ARP for each of these VIPs. */
+  announceVips(vips: number[]): void;
+}
+
+export interface VrrpInstanceStatus {
+  name: string;
+  interface: string;
+  vrid: number;
+  version: number;
+  priority: number;
+  state: VrrpState;
+  /** The master we hear (dotted quad), "" when none or when we are master. */
+  master: string;
+  since: string;
+  vips: string[];
+  counters: Record<string, number>;
+}
+
+export interface VrrpStatus {
+  instances: VrrpInstanceStatus[];
+  drops: Record<string, number>;
+}
+
+export interface VrrpRunnerOptions {
+  owner: VipOwner;
+  log: (msg: string) => void;
+  /** The first IPv4 address of an interface (0 = none). */
+  addressOf: (ifname: string) => number;
+  clock?: Clock;
+  /** For tests: a socket that does not touch the system. */
+  openSocket?: (ifname: string, onPacket: (buf: Uint8Array) => void, onError: (msg: string) => void) => VrrpSocketLike;
+  linkUp?: (ifname: string) => boolean;
+  linkPollMs?: number;
+  /** Told of every state change (after the VIPs were switched): sync follows it (src/ha/follow.ts). */
+  onState?: (instance: string, from: VrrpState, to: VrrpState) => void;
+  /** While true for an instance it does not preempt (sync catch-up, src/ha/catchup.ts). */
+  holdPreempt?: (instance: string) => boolean;
+}
+
+/** Numeric state for the metrics gauge: INIT 0, BACKUP 1, MASTER 2, FAULT 3. */
+export const STATE_CODE: Record<VrrpState, number> = { INIT: 0, BACKUP: 1, MASTER: 2, FAULT: 3 };
+
+interface Running {
+  inst: VrrpInstance;
+  cfg: VrrpInstanceConfig;
+  since: number;
+  garpTimers: unknown[];
+}
+
+export class VrrpRunner {
+  readonly drops: Record<DropReason, number>;
+  private readonly running: Running[] = [];
+  private readonly sockets = new Map<string, VrrpSocketLike>();
+  private readonly clock: Clock;
+  private linkTimer: NodeJS.Timeout | null = null;
+  private readonly linkState = new Map<string, boolean>();
+
+  constructor(readonly config: VrrpConfig, private readonly opts: VrrpRunnerOptions) {
+    this.clock = opts.clock ?? realClock;
+    this.drops = Object.fromEntries(DROP_REASONS.map((r) => [r, 0])) as Record<DropReason, number>;
+    for (const cfg of config.instances) {
+      const r: Running = { cfg, since: this.clock.now(), garpTimers: [], inst: null as unknown as VrrpInstance };
+      r.inst = new VrrpInstance(cfg, cfg.unicastSrc || opts.addressOf(cfg.interface), this.clock, {
+        send: (a) => this.sendAdvert(r, a),
+        onState: (from, to, why) => this.stateChanged(r, from, to, why),
+        onDrop: (reason) => this.drops[reason]++,
+        holdPreempt: () => opts.holdPreempt?.(cfg.name) ?? false,
+      });
+      this.running.push(r);
+    }
+  }
+
+  /** Every VIP of every instance (the daemon starts with them inactive). */
+  allVips(): number[] {
+    return this.config.instances.flatMap((c) => c.vips);
+  }
+
+  /** Opens the sockets (throws when it cannot, e.g. without CAP_NET_RAW) and starts every instance. */
+  start(): void {
+    const open = this.opts.openSocket ?? ((ifname, onPacket, onError) => new VrrpSocket(ifname, onPacket, onError));
+    for (const ifname of new Set(this.running.map((r) => r.cfg.interface))) {
+      this.sockets.set(ifname, open(ifname, (buf) => this.receive(ifname, buf), (msg) => this.opts.log(msg)));
+    }
+    const isUp = this.opts.linkUp ?? linkUp;
+    for (const r of this.running) {
+      const up = isUp(r.cfg.interface);
+      this.linkState.set(r.cfg.interface, up);
+      r.inst.start();
+      if (!up) r.inst.setFault(true);
+    }
+    this.linkTimer = setInterval(() => this.pollLinks(isUp), this.opts.linkPollMs ?? 250);
+    this.linkTimer.unref();
+  }
+
+  /** Shutdown: masters resign (priority 0), VIPs are given up, sockets closed. */
+  stop(): void {
+    if (this.linkTimer) clearInterval(this.linkTimer);
+    this.linkTimer = null;
+    for (const r of this.running) r.inst.stop();
+    for (const s of this.sockets.values()) s.close();
+    this.sockets.clear();
+  }
+
+  /** A datagram from an interface's socket (never throws). */
+  receive(ifname: string, buf: Uint8Array): void {
+    const d = decodePacket(buf);
+    if (!d.ok) {
+      this.drops[d.reason]++;
+      return;
+    }
+    const a = d.packet.advert;
+    const r = this.running.find((x) => x.cfg.interface === ifname && x.cfg.vrid === a.vrid);
+    if (!r) {
+      this.drops.vrid++;
+      return;
+    }
+    r.inst.receive(a, d.packet.src);
+  }
+
+  status(): VrrpStatus {
+    return {
+      instances: this.running.map((r) => ({
+        name: r.cfg.name,
+        interface: r.cfg.interface,
+        vrid: r.cfg.vrid,
+        version: r.cfg.version,
+        priority: r.cfg.priority,
+        state: r.inst.state,
+        master: r.inst.state === 'MASTER' ? formatV4(r.inst.ourIp) : r.inst.masterIp ? formatV4(r.inst.masterIp) : '',
+        since: new Date(r.since).toISOString(),
+        vips: r.cfg.vips.map(formatV4),
+        counters: { ...r.inst.counters },
+      })),
+      drops: { ...this.drops },
+    };
+  }
+
+  instances(): readonly VrrpInstance[] {
+    return this.running.map((r) => r.inst);
+  }
+
+  private pollLinks(isUp: (ifname: string) => boolean): void {
+    for (const [ifname, was] of this.linkState) {
+      const up = isUp(ifname);
+      if (up === was) continue;
+      this.linkState.set(ifname, up);
+      this.opts.log(`VRRP: link ${ifname} ${up ? 'up' : 'down'}`);
+      if (up) {
+        // the address may have changed while the link was down
+        for (const r of this.running) if (r.cfg.interface === ifname && !r.cfg.unicastSrc) r.inst.ourIp = this.opts.addressOf(ifname) || r.inst.ourIp;
+      }
+      for (const r of this.running) if (r.cfg.interface === ifname) r.inst.setFault(!up);
+    }
+  }
+
+  private sendAdvert(r: Running, a: Parameters<typeof encodePacket>[0]): void {
+    const sock = this.sockets.get(r.cfg.interface);
+    if (!sock) return;
+    const src = r.inst.ourIp;
+    const dsts = r.cfg.unicastPeers.length ? r.cfg.unicastPeers : [VRRP_GROUP4];
+    for (const dst of dsts) sock.send(encodePacket(a, src, dst), dst);
+  }
+
+  private stateChanged(r: Running, from: VrrpState, to: VrrpState, why: string): void {
+    r.since = this.clock.now();
+    this.opts.log(`VRRP ${r.cfg.name} (VRID ${r.cfg.vrid} on ${r.cfg.interface}, priority ${r.cfg.priority}): ${from} -> ${to}: ${why}`);
+    for (const t of r.garpTimers) this.clock.clearTimer(t);
+    r.garpTimers = [];
+    if (to === 'MASTER') {
+      this.opts.owner.setVipsActive(r.cfg.vips, true);
+      this.garp(r, r.cfg.garpMasterRepeat);
+      if (r.cfg.garpMasterDelaySec > 0) {
+        r.garpTimers.push(this.clock.setTimer(r.cfg.garpMasterDelaySec * 1000, () => this.garp(r, r.cfg.garpMasterRepeat)));
+      }
+      if (r.cfg.garpMasterRefreshSec > 0) this.scheduleRefresh(r);
+    } else if (from === 'MASTER' || to === 'INIT' || to === 'FAULT') {
+      this.opts.owner.setVipsActive(r.cfg.vips, false);
+    }
+    this.opts.onState?.(r.cfg.name, from, to);
+  }
+
+  private scheduleRefresh(r: Running): void {
+    r.garpTimers.push(this.clock.setTimer(r.cfg.garpMasterRefreshSec * 1000, () => {
+      if (r.inst.state !== 'MASTER') return;
+      this.garp(r, 1);
+      this.scheduleRefresh(r);
+    }));
+  }
+
+  private garp(r: Running, rounds: number): void {
+    if (r.inst.state !== 'MASTER') return;
+    for (let i = 0; i < rounds; i++) this.opts.owner.announceVips(r.cfg.vips);
+  }
+}

@@ -1,0 +1,292 @@
+// src/ha/vrrp/instance.ts with a fake clock: start-up, Master_Down_Interval and skew,
+// preemption on / off / delayed, priority 0 on shutdown, ties, fault; and vrrp.ts's
+// dispatching: malformed or foreign packets are counted by reason and change nothing.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { VrrpInstanceConfig, VrrpState } from '../../src/ha/vrrp/config';
+import { VrrpInstance, type Clock } from '../../src/ha/vrrp/instance';
+import { AUTH_NONE, AUTH_PASS, encodePacket, passAuthData, type Advert } from '../../src/ha/vrrp/packet';
+import { VrrpRunner } from '../../src/ha/vrrp/vrrp';
+
+class FakeClock implements Clock {
+  t = 0;
+  private seq = 0;
+  private timers = new Map<number, { at: number; fn: () => void }>();
+  now(): number {
+    return this.t;
+  }
+  setTimer(ms: number, fn: () => void): unknown {
+    const id = ++this.seq;
+    this.timers.set(id, { at: this.t + ms, fn });
+    return id;
+  }
+  clearTimer(h: unknown): void {
+    this.timers.delete(h as number);
+  }
+  /** Moves time forward, firing due timers in order. */
+  advance(ms: number): void {
+    const end = this.t + ms;
+    for (;;) {
+      let next: [number, { at: number; fn: () => void }] | undefined;
+      for (const e of this.timers) if (e[1].at <= end && (!next || e[1].at < next[1].at)) next = e;
+      if (!next) break;
+      this.timers.delete(next[0]);
+      this.t = next[1].at;
+      next[1].fn();
+    }
+    this.t = end;
+  }
+}
+
+const VIP = 0xc0000264;
+const US = 0xc0000202; // 192.0.2.2
+const PEER = 0xc0000203; // 192.0.2.3
+
+function cfg(over: Partial<VrrpInstanceConfig> = {}): VrrpInstanceConfig {
+  return {
+    name: 'VI_1', line: 1, interface: 'eth0', vrid: 51, priority: 100, initialState: 'BACKUP', version: 3, advertIntCs: 100,
+    vips: [VIP], authType: AUTH_NONE, authPass: '', preempt: true, preemptDelaySec: 0, unicastSrc: 0, unicastPeers: [],
+    garpMasterRepeat: 5, garpMasterDelaySec: 5, garpMasterRefreshSec: 0, ...over,
+  };
+}
+
+function make(over: Partial<VrrpInstanceConfig> = {}) {
+  const clock = new FakeClock();
+  const sent: Advert[] = [];
+  const states: [VrrpState, VrrpState, string][] = [];
+  const drops: string[] = [];
+  const inst = new VrrpInstance(cfg(over), US, clock, {
+    send: (a) => sent.push(a),
+    onState: (f, t, why) => states.push([f, t, why]),
+    onDrop: (r) => drops.push(r),
+  });
+  return { clock, sent, states, drops, inst };
+}
+
+const advert = (priority: number, over: Partial<Advert> = {}): Advert => ({
+  version: 3, vrid: 51, priority, intervalCs: 100, addrs: [VIP], authType: AUTH_NONE, authData: new Uint8Array(8), ...over,
+});
+
+test('skew and Master_Down_Interval: v3 scales with the interval, v2 in seconds', () => {
+  const a = make({ priority: 100 }).inst;
+  assert.equal(a.skewMs(), (156 * 1000) / 256); // 609.375 ms
+  assert.equal(a.masterDownMs(), 3000 + 609.375);
+  const b = make({ priority: 200, advertIntCs: 50 }).inst;
+  assert.equal(b.skewMs(), (56 * 500) / 256);
+  assert.equal(b.masterDownMs(), 1500 + (56 * 500) / 256);
+  const c = make({ priority: 254, version: 2 }).inst;
+  assert.equal(c.skewMs(), 2000 / 256);
+});
+
+test('alone: BACKUP, then MASTER after Master_Down_Interval, adverts every interval', () => {
+  const { clock, sent, inst } = make({ priority: 100 });
+  inst.start();
+  assert.equal(inst.state, 'BACKUP');
+  clock.advance(3609);
+  assert.equal(inst.state, 'BACKUP');
+  clock.advance(1);
+  assert.equal(inst.state, 'MASTER');
+  assert.equal(sent.length, 1);
+  clock.advance(3000);
+  assert.equal(sent.length, 4);
+  assert.ok(sent.every((a) => a.priority === 100 && a.vrid === 51 && a.intervalCs === 100));
+});
+
+test('priority 255 and state MASTER start as MASTER at once', () => {
+  for (const over of [{ priority: 255 }, { initialState: 'MASTER' as const }]) {
+    const { inst, sent } = make(over);
+    inst.start();
+    assert.equal(inst.state, 'MASTER');
+    assert.equal(sent.length, 1);
+  }
+});
+
+test('backup: the master adverts keep it BACKUP; silence makes it MASTER within 3 intervals + skew', () => {
+  const { clock, inst } = make({ priority: 100 });
+  inst.start();
+  for (let i = 0; i < 10; i++) {
+    clock.advance(1000);
+    inst.receive(advert(150), PEER);
+  }
+  assert.equal(inst.state, 'BACKUP');
+  assert.equal(inst.masterIp, PEER);
+  clock.advance(3609);
+  assert.equal(inst.state, 'BACKUP');
+  clock.advance(1);
+  assert.equal(inst.state, 'MASTER');
+});
+
+test('v3 backup adopts the master advertised interval', () => {
+  const { clock, inst } = make({ priority: 100 });
+  inst.start();
+  inst.receive(advert(150, { intervalCs: 200 }), PEER);
+  assert.equal(inst.masterAdverCs, 200);
+  clock.advance(6000 + (156 * 2000) / 256 - 1);
+  assert.equal(inst.state, 'BACKUP');
+  clock.advance(2);
+  assert.equal(inst.state, 'MASTER');
+});
+
+test('priority 0 from the master: the backup takes over after Skew_Time only', () => {
+  const { clock, inst } = make({ priority: 100 });
+  inst.start();
+  inst.receive(advert(150), PEER);
+  clock.advance(500);
+  inst.receive(advert(0), PEER);
+  clock.advance(610);
+  assert.equal(inst.state, 'MASTER');
+  assert.equal(clock.t, 1110);
+});
+
+test('stop(): a master sends priority 0 and goes to INIT', () => {
+  const { inst, sent, states } = make({ priority: 255 });
+  inst.start();
+  inst.stop();
+  assert.equal(sent.at(-1)!.priority, 0);
+  assert.equal(inst.state, 'INIT');
+  assert.deepEqual(states.map((s) => s[1]), ['MASTER', 'INIT']);
+});
+
+test('master: a higher priority advert makes it BACKUP; a lower one is answered at once', () => {
+  const { clock, inst, sent } = make({ priority: 100, initialState: 'MASTER' });
+  inst.start();
+  const n = sent.length;
+  inst.receive(advert(50), PEER);
+  assert.equal(inst.state, 'MASTER');
+  assert.equal(sent.length, n + 1, 'answered a lower-priority advert');
+  inst.receive(advert(200), PEER);
+  assert.equal(inst.state, 'BACKUP');
+  clock.advance(500);
+  assert.equal(inst.state, 'BACKUP');
+});
+
+test('equal priorities: the higher IP address wins', () => {
+  const low = make({ priority: 100, initialState: 'MASTER' });
+  low.inst.start();
+  low.inst.receive(advert(100), PEER); // PEER .3 > US .2
+  assert.equal(low.inst.state, 'BACKUP');
+  const high = make({ priority: 100, initialState: 'MASTER' });
+  high.inst.start();
+  high.inst.receive(advert(100), 0xc0000201); // .1 < .2
+  assert.equal(high.inst.state, 'MASTER');
+});
+
+test('preempt (default): a higher-priority backup takes over from a lower master', () => {
+  const { clock, inst, states } = make({ priority: 200 });
+  let at = -1;
+  const onState = states.push.bind(states);
+  states.push = (...x) => ((at = x[0][1] === 'MASTER' ? clock.t : at), onState(...x));
+  inst.start();
+  for (let t = 0; t < 5000; t += 1000) {
+    if (inst.state === 'BACKUP') inst.receive(advert(100), PEER);
+    clock.advance(1000);
+  }
+  assert.equal(inst.state, 'MASTER');
+  assert.equal(at, 3000 + (56 * 1000) / 256, 'at Master_Down_Interval after start: the adverts did not restart the timer');
+});
+
+test('nopreempt: a higher-priority backup stays BACKUP while the master lives', () => {
+  const { clock, inst } = make({ priority: 200, preempt: false });
+  inst.start();
+  for (let i = 0; i < 30; i++) {
+    inst.receive(advert(100), PEER);
+    clock.advance(1000);
+  }
+  assert.equal(inst.state, 'BACKUP');
+  clock.advance(4000); // the master dies: we take over all the same
+  assert.equal(inst.state, 'MASTER');
+});
+
+test('preempt_delay: the lower master is tolerated for the delay, then preempted', () => {
+  const { clock, inst } = make({ priority: 200, preemptDelaySec: 10 });
+  inst.start();
+  let masterAt = -1;
+  for (let i = 0; i < 30 && masterAt < 0; i++) {
+    if (inst.state === 'BACKUP') inst.receive(advert(100), PEER);
+    clock.advance(1000);
+    if (inst.state === 'MASTER') masterAt = clock.t;
+  }
+  assert.ok(masterAt >= 10000 && masterAt <= 10000 + 3000 + 250, `took over at ${masterAt} ms`);
+});
+
+test('fault: link down gives up mastership; link up comes back as BACKUP (nopreempt keeps it there)', () => {
+  const { clock, inst, states } = make({ priority: 200, preempt: false });
+  inst.start();
+  clock.advance(4000);
+  assert.equal(inst.state, 'MASTER');
+  inst.setFault(true);
+  assert.equal(inst.state, 'FAULT');
+  inst.receive(advert(100), PEER); // ignored
+  clock.advance(10000);
+  assert.equal(inst.state, 'FAULT');
+  inst.setFault(false);
+  assert.equal(inst.state, 'BACKUP');
+  for (let i = 0; i < 10; i++) {
+    inst.receive(advert(100), PEER);
+    clock.advance(1000);
+  }
+  assert.equal(inst.state, 'BACKUP');
+  assert.deepEqual(states.map((s) => s[1]), ['BACKUP', 'MASTER', 'FAULT', 'INIT', 'BACKUP']);
+});
+
+test('instance-level checks: version, auth, v2 interval, address list, own packets: counted, no effect', () => {
+  const { clock, inst, drops } = make({ priority: 100, version: 2, authType: AUTH_PASS, authPass: 'secret' });
+  inst.start();
+  const good = advert(150, { version: 2, authType: AUTH_PASS, authData: passAuthData('secret') });
+  inst.receive({ ...good, version: 3 }, PEER);
+  inst.receive({ ...good, authData: passAuthData('wrong') }, PEER);
+  inst.receive({ ...good, authType: AUTH_NONE }, PEER);
+  inst.receive({ ...good, intervalCs: 200 }, PEER);
+  inst.receive({ ...good, addrs: [VIP + 1] }, PEER);
+  inst.receive(good, US);
+  assert.deepEqual(drops, ['version', 'auth', 'auth', 'interval', 'addresses', 'own']);
+  assert.equal(inst.counters.advertsReceived, 0);
+  clock.advance(3700);
+  assert.equal(inst.state, 'MASTER', 'none of them restarted the Master_Down_Timer');
+});
+
+test('runner: malformed datagrams and foreign VRIDs are counted by reason; the state is untouched', () => {
+  const clock = new FakeClock();
+  const active: boolean[] = [];
+  const garps: number[][] = [];
+  const sentPkts: Uint8Array[] = [];
+  const r = new VrrpRunner({ instances: [cfg({ priority: 100 })], warnings: [] }, {
+    owner: { setVipsActive: (_v, a) => active.push(a), announceVips: (v) => garps.push(v) },
+    log: () => undefined,
+    addressOf: () => US,
+    clock,
+    openSocket: () => ({ send: (p) => sentPkts.push(p), close: () => undefined }),
+    linkUp: () => true,
+    linkPollMs: 1e9,
+  });
+  r.start();
+  const good = encodePacket(advert(150), PEER, 0xe0000012);
+  r.receive('eth0', good);
+  const mutations: [(p: Uint8Array) => void, string][] = [
+    [(p) => (p[8] = 64), 'ttl'],
+    [(p) => (p[20] = 0x21), 'length'], // as v2 it lacks the 8 bytes of authentication data
+    [(p) => (p[21] = 52), 'checksum'],
+    [(p) => (p[23] = 3), 'length'],
+  ];
+  for (const [m, reason] of mutations) {
+    const p = good.slice();
+    m(p);
+    r.receive('eth0', p);
+    assert.ok(r.drops[reason as keyof typeof r.drops] > 0, reason);
+  }
+  r.receive('eth0', encodePacket(advert(150, { vrid: 52 }), PEER, 0xe0000012));
+  r.receive('eth0', encodePacket(advert(150, { version: 2 }), PEER, 0xe0000012));
+  assert.equal(r.drops.vrid, 1);
+  assert.equal(r.drops.version, 1);
+  assert.equal(r.instances()[0].state, 'BACKUP');
+  // they did not restart the timer: silence since the one good advert -> MASTER
+  clock.advance(3610);
+  assert.equal(r.instances()[0].state, 'MASTER');
+  assert.deepEqual(active, [true]);
+  assert.equal(garps.length, 5, 'garp_master_repeat rounds at once');
+  clock.advance(5000);
+  assert.equal(garps.length, 10, 'and again after garp_master_delay');
+  r.stop();
+  assert.deepEqual(active, [true, false]);
+  assert.equal(sentPkts.at(-1)![22], 0, 'priority 0 on stop');
+});
