@@ -136,6 +136,7 @@ export class ShardPublisher {
     f[op + 6] = p.echoReplies;
     f[op + 7] = p.icmpErrors;
     f[op + 8] = p.notOurs;
+    f[op + 9] = p.standbyVip;
     const t = this.director.conns;
     f[T_SIZE] = t.size;
     f[T_OCCUPIED] = t.occupied;

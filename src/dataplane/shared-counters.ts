@@ -29,7 +29,7 @@ export const T_REFUSED = 3;
 export const T_EVICTED = 4;
 
 export const PIPE_FIELDS: readonly (keyof PipelineStats)[] = [
-  'rxFrames', 'rxBlocks', 'forwarded', 'txFrames', 'txFailed', 'arpReplies', 'echoReplies', 'icmpErrors', 'notOurs',
+  'rxFrames', 'rxBlocks', 'forwarded', 'txFrames', 'txFailed', 'arpReplies', 'echoReplies', 'icmpErrors', 'notOurs', 'standbyVip',
 ];
 
 export const DEST_F64 = 5; // conns inpkts inbytes outpkts outbytes
