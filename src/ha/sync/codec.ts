@@ -336,8 +336,10 @@ export function decodeSyncMessage(buf: Uint8Array, off: number, len: number, syn
   const syncid = buf[off + 1];
   if (syncidFilter !== 0 && syncid !== syncidFilter) return SYNC_E_SYNCID;
   msg.syncid = syncid;
-  if (buf[off] === 0) {
-    if (len < SYNC_HDR_V1) return SYNC_E_SHORT;
+  // reserved (v1) / nr_conns (v0) = 0 and room for the v1 header: v1. A 4-byte message with
+  // byte 0 = 0 is a v0 header with no entry (a v0 end-of-walk marker, walk.ts), as a kernel
+  // backup reads it too (reference §3.5: the v0 path then applies nothing).
+  if (buf[off] === 0 && len >= SYNC_HDR_V1) {
     if (buf[off + 5] !== SYNC_V1 || rd16(buf, off + 6) !== 0) return SYNC_E_VERSION;
     msg.version = SYNC_V1;
     const r = decodeV1(buf, off, len, buf[off + 4], msg);

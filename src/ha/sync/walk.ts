@@ -15,10 +15,27 @@
 // itself during a pass (slots moved, the queued entries were dropped), the pass restarts
 // without a marker: a marker always closes a pass that saw every slot in place.
 //
-// Wire compatibility: the marker is a message with no entry (v1: the 8-byte header with
-// nr_conns 0). A kernel backup walks nr_conns entries, so it applies nothing; our decoder
-// accepts it (SyncBackup counts it as `markers`). Kernel masters never send an empty
-// message, so a marker always comes from a tsvs master.
+// Wire compatibility: the marker is a message with no entry: v1, the 8-byte header with
+// nr_conns 0 (reserved 0, syncid, size 8, nr_conns 0, version 1, spare 0); v0
+// (sync_version 0), the 4-byte header with nr_conns 0 and size 4. Kernel masters never send
+// an empty message (a sync buffer is created for its first entry), so a marker always
+// comes from a tsvs master.
+//
+// What a kernel backup does with it (checked against ip_vs_sync.c, ip_vs_process_message
+// and ip_vs_process_message_v0, reference §3.5):
+//   * The datagram passes the header checks: at least 4 bytes, size field = datagram
+//     length, syncid filter (a backup with another non-zero syncid drops it there, as it
+//     drops that master's entries).
+//   * v1 marker: version 1, reserved 0, spare 0, so the v1 path; its loop runs nr_conns = 0
+//     times: nothing is applied, nothing is logged, no counter moves. Ignored, as intended.
+//   * v0 marker: the version test reads bytes 4..7, which a 4-byte datagram does not have:
+//     the kernel reads whatever the previous datagram left in its receive buffer there. If
+//     that looks like a v1 header, the v1 loop runs with a stale nr_conns and stops at its
+//     first bounds check ("BACKUP, Dropping buffer, to small", a rate-limited error log);
+//     otherwise the v0 path loops 0 times. Either way nothing is applied; at worst a
+//     kernel log line per marker on a backup that also receives v1 messages.
+// Our decoder (codec.ts) reads both as a header with no entry; SyncBackup counts them as
+// `markers` and tells the catch-up (catchup.ts).
 
 import type { Director } from '../../core/director';
 import type { SyncMaster } from './master';
