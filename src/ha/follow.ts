@@ -11,12 +11,17 @@
 //   instance INIT (stopped) both stopped.
 // Before the instance starts, the backup receiver runs (and, with catch-up, the catch-up
 // starts: catchup.ts). Coming back from FAULT (FAULT -> INIT -> BACKUP) starts a new
-// catch-up: what happened while the link was down was not received.
+// catch-up: what happened while the link was down was not received. From FAULT until that
+// BACKUP, holdPreempt() already says "hold", so an address owner (priority 255, which would
+// go straight to MASTER) comes back as BACKUP and catches up too.
 // Switching never touches the table: conns stay where they are; only who sends changes.
 
 import type { VrrpState } from './vrrp/config';
 import { CatchUp, type CatchUpStatus } from './catchup';
 import type { SyncDaemonConfig, SyncManager, SyncState } from './sync/manager';
+
+/** What the follower needs of the SyncManager (tests pass a fake). */
+export type SyncDaemons = Pick<SyncManager, 'start' | 'stop' | 'isRunning' | 'onBackupMessage'>;
 
 export interface SyncFollowConfig {
   /** The vrrp_instance name whose state the sync daemons follow. */
@@ -45,7 +50,7 @@ export class SyncFollower {
   /** Went FAULT since the last catch-up: the next BACKUP catches up again. */
   private faulted = false;
 
-  constructor(private readonly sync: SyncManager, readonly cfg: SyncFollowConfig, private readonly log: (msg: string) => void) {
+  constructor(private readonly sync: SyncDaemons, readonly cfg: SyncFollowConfig, private readonly log: (msg: string) => void) {
     this.catchUp = cfg.catchUp ? new CatchUp({ timeoutSec: cfg.catchUpTimeoutSec, log }) : null;
     if (this.catchUp) {
       const cu = this.catchUp;
@@ -66,6 +71,7 @@ export class SyncFollower {
     this.state = to;
     const aa = this.cfg.activeActive;
     if (to === 'MASTER') {
+      this.faulted = false;
       this.catchUp?.becameMaster();
       this.ensure('master', true);
       this.ensure('backup', aa);
@@ -85,9 +91,15 @@ export class SyncFollower {
     this.log(`sync follows VRRP ${instance} ${to}: master ${this.sync.isRunning('master') ? 'on' : 'off'}, backup ${this.sync.isRunning('backup') ? 'on' : 'off'}${aa ? ' (active-active)' : ''}`);
   }
 
-  /** The VRRP runner asks before preempting. */
+  /**
+   * The VRRP runner asks before preempting (and before claiming mastership at start or when
+   * the interface comes back). Between FAULT and the BACKUP that starts the new catch-up the
+   * answer is already yes, so an address owner (priority 255) back from FAULT goes BACKUP and
+   * catches up instead of taking over at once.
+   */
   holdPreempt(instance: string): boolean {
-    return instance === this.cfg.instance && (this.catchUp?.holding ?? false);
+    if (instance !== this.cfg.instance || this.catchUp === null) return false;
+    return this.catchUp.holding || this.faulted;
   }
 
   status(): SyncFollowStatus {

@@ -145,8 +145,9 @@ export class VrrpInstance {
       this.setState('FAULT', 'interface down');
     } else if (!down && this.state === 'FAULT') {
       this.setState('INIT', 'interface up');
-      if (this.cfg.priority === 255) this.becomeMaster('interface up, priority 255');
-      else this.becomeBackup('interface up', this.masterDownMs());
+      const hold = this.hooks.holdPreempt?.() ?? false;
+      if (this.cfg.priority === 255 && !hold) this.becomeMaster('interface up, priority 255');
+      else this.becomeBackup(hold && this.cfg.priority === 255 ? 'interface up: catching up on connection sync before claiming mastership' : 'interface up', this.masterDownMs());
     }
   }
 
