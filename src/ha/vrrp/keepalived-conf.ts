@@ -3,7 +3,7 @@
 // keepalived.conf is words and braces: `keyword args...` per line, `{ ... }` opening a
 // block, `#` or `!` starting a comment. We read:
 //   global_defs { vrrp_version 2|3
-//                 lvs_sync_daemon IF INSTANCE [id N] [maxlen N] [port N] [ttl N] [group ADDR]
+//                 lvs_sync_daemon IF [inst] INSTANCE [id N] [maxlen N] [port N] [ttl N] [group ADDR]
 //                 ... }                       (other global settings are ignored)
 // lvs_sync_daemon makes connection sync follow INSTANCE's state (src/ha/follow.ts), with
 // tsvs's defaults for what keepalived.conf cannot say (catch-up on, src/ha/catchup.ts).
@@ -90,6 +90,7 @@ export function parseKeepalived(text: string): KeepalivedParse {
   const top = statements(tokenize(text), bad);
   let version: 2 | 3 = 2;
   let lvs: LvsSyncDaemon | undefined;
+  let lvsSeen = 0;
   const raws: RawInstance[] = [];
   for (const s of top) {
     const [kw, ...args] = s.words;
@@ -99,7 +100,11 @@ export function parseKeepalived(text: string): KeepalivedParse {
           if (g.words[1] === '2' || g.words[1] === '3') version = Number(g.words[1]) as 2 | 3;
           else bad(g.line, `vrrp_version must be 2 or 3, not "${g.words[1] ?? ''}"`);
         } else if (g.words[0] === 'lvs_sync_daemon') {
-          lvs = lvsSyncDaemon(g.words.slice(1), g.line, bad);
+          if (lvsSeen) bad(g.line, `lvs_sync_daemon is given twice (first on line ${lvsSeen})`);
+          else {
+            lvsSeen = g.line;
+            lvs = lvsSyncDaemon(g.words.slice(1), g.line, bad, warn);
+          }
         } else if (g.words[0] === 'vrrp_mcast_group4' && g.words[1] !== '224.0.0.18') {
           bad(g.line, 'vrrp_mcast_group4 other than 224.0.0.18 is not supported');
         }
@@ -135,21 +140,52 @@ export function parseKeepalived(text: string): KeepalivedParse {
   return { config: { instances, warnings, ...(lvs ? { lvsSyncDaemon: lvs } : {}) }, problems };
 }
 
-/** `lvs_sync_daemon IF INSTANCE [id N] [maxlen N] [port N] [ttl N] [group ADDR]` (syncid -1 = the VRID). */
-function lvsSyncDaemon(args: string[], line: number, bad: (line: number, msg: string) => void): LvsSyncDaemon | undefined {
-  const [ifname, instance, ...rest] = args;
-  if (!ifname || !instance) {
-    bad(line, 'lvs_sync_daemon wants INTERFACE VRRP_INSTANCE [id N] [maxlen N] [port N] [ttl N] [group ADDR]');
+/**
+ * `lvs_sync_daemon IF [[inst] INSTANCE] [id N] [maxlen N] [port N] [ttl N] [group ADDR]`
+ * (syncid -1 = the VRID), read as keepalived 2.x does (global_parser.c): option keywords
+ * anywhere after IF; a word that is not one is the instance in third place (`inst NAME`
+ * says it anywhere) and, for compatibility, a bare SYNCID in fourth place (warned: keepalived
+ * asks for `id`). keepalived runs the sync daemon without an instance; tsvs follows one, so
+ * it is required here.
+ */
+function lvsSyncDaemon(args: string[], line: number, bad: (line: number, msg: string) => void, warn: (line: number, msg: string) => void): LvsSyncDaemon | undefined {
+  const usage = 'lvs_sync_daemon wants INTERFACE [inst] VRRP_INSTANCE [id N] [maxlen N] [port N] [ttl N] [group ADDR]';
+  const ifname = args[0];
+  if (!ifname) {
+    bad(line, usage);
     return undefined;
   }
-  const out: LvsSyncDaemon = { interface: ifname, instance, syncid: -1, line };
+  if (ifname.length > 15) bad(line, `lvs_sync_daemon: interface name "${ifname}" is longer than 15 characters`);
+  const out: LvsSyncDaemon = { interface: ifname, instance: '', syncid: -1, line };
   const ranges: Record<string, [number, number]> = { id: [0, 255], maxlen: [64, 65507], port: [1, 65535], ttl: [1, 255] };
-  for (let i = 0; i < rest.length; i += 2) {
-    const k = rest[i];
-    const v = rest[i + 1];
+  for (let i = 1; i < args.length; i++) {
+    const k = args[i];
+    const isOption = k === 'inst' || k === 'group' || ranges[k] !== undefined;
+    if (!isOption) {
+      // positional words of the older form: IF INSTANCE [SYNCID]
+      if (i === 1) {
+        out.instance = k;
+      } else if (i === 2 && out.instance !== '' && /^\d+$/.test(k)) {
+        if (Number(k) > 255) bad(line, `lvs_sync_daemon: id must be 0..255, not "${k}"`);
+        else {
+          out.syncid = Number(k);
+          warn(line, `lvs_sync_daemon: a bare sync id is the old form; write "id ${k}"`);
+        }
+      } else {
+        bad(line, `lvs_sync_daemon: unknown option "${k}" (inst, id, maxlen, port, ttl, group)`);
+      }
+      continue;
+    }
+    const v = args[i + 1];
+    i++; // the value
     if (v === undefined) {
       bad(line, `lvs_sync_daemon: "${k}" wants a value`);
       break;
+    }
+    if (k === 'inst') {
+      if (out.instance !== '') bad(line, `lvs_sync_daemon: the VRRP instance is given twice ("${out.instance}", "${v}")`);
+      else out.instance = v;
+      continue;
     }
     if (k === 'group') {
       if (!isIPv4(v) || Number(v.split('.')[0]) < 224 || Number(v.split('.')[0]) > 239) bad(line, `lvs_sync_daemon: group must be an IPv4 multicast address, not "${v}"`);
@@ -157,10 +193,6 @@ function lvsSyncDaemon(args: string[], line: number, bad: (line: number, msg: st
       continue;
     }
     const r = ranges[k];
-    if (!r) {
-      bad(line, `lvs_sync_daemon: unknown option "${k}" (id, maxlen, port, ttl, group)`);
-      continue;
-    }
     const n = Number(v);
     if (!/^\d+$/.test(v) || n < r[0] || n > r[1]) {
       bad(line, `lvs_sync_daemon: ${k} must be ${r[0]}..${r[1]}, not "${v}"`);
@@ -170,6 +202,10 @@ function lvsSyncDaemon(args: string[], line: number, bad: (line: number, msg: st
     else if (k === 'maxlen') out.maxlen = n;
     else if (k === 'port') out.port = n;
     else out.ttl = n;
+  }
+  if (out.instance === '') {
+    bad(line, `lvs_sync_daemon: no VRRP instance given (tsvs's sync follows one): ${usage}`);
+    return undefined;
   }
   return out;
 }
