@@ -2,13 +2,17 @@
 // Prints `FILE: OK (N virtual services, M real servers)` and exits 0, or one
 // `FILE:LINE: message` per problem (on stderr) and exits 1. A keepalived.conf (its
 // vrrp_instance blocks, for `tsvs daemon --vrrp`) is checked too, and a native config's
-// `vrrp:` section with the rest.
+// `vrrp:` section with the rest. Sync following VRRP (`sync: follow_vrrp` or
+// lvs_sync_daemon) is checked as the daemon would (src/ha/follow-config.ts, checkFollow):
+// an instance missing from the file's VRRP section is a problem; no VRRP section at all, or
+// catch-up with no table walk, a warning.
 
 import { ConfigError } from '../config/native-config';
 import { loadAnyConfig } from '../config/detect';
 import { readFileSync } from 'node:fs';
 import { looksLikeKeepalived } from '../ha/vrrp/keepalived-conf';
 import { loadVrrpFile } from '../ha/vrrp/load';
+import { checkFollow } from '../ha/follow-config';
 import { UsageError } from './usage-error';
 
 const USAGE = `Usage: tsvs check-config FILE
@@ -35,11 +39,15 @@ export function run(argv: string[]): number {
     if (looksLikeKeepalived(text)) {
       const { config } = loadVrrpFile(file);
       for (const w of config.warnings) process.stderr.write(`${file}:${w.replace(/^line (\d+): /, '$1: warning: ')}\n`);
+      const fc = checkFollow(undefined, config);
+      if (reportFollow(file, fc)) return 1;
       const n = config.instances.length;
-      process.stdout.write(`${file}: OK (keepalived.conf, ${n} VRRP instance${n === 1 ? '' : 's'})\n`);
+      const follows = config.lvsSyncDaemon ? `, sync follows ${config.lvsSyncDaemon.instance}` : '';
+      process.stdout.write(`${file}: OK (keepalived.conf, ${n} VRRP instance${n === 1 ? '' : 's'}${follows})\n`);
       return 0;
     }
     const { health, native } = loadAnyConfig(file);
+    if (reportFollow(file, checkFollow(native?.sync, native?.vrrp))) return 1;
     const nvrrp = native?.vrrp?.instances.length ?? 0;
     const reals = health.virtuals.reduce((n, v) => n + v.reals.length, 0);
     const nv = health.virtuals.length;
@@ -56,4 +64,11 @@ export function run(argv: string[]): number {
     }
     return 1;
   }
+}
+
+/** Prints sync-follow warnings and problems; true when there is a problem. */
+function reportFollow(file: string, fc: { problems: string[]; warnings: string[] }): boolean {
+  for (const w of fc.warnings) process.stderr.write(`${file}: warning: ${w}\n`);
+  for (const p of fc.problems) process.stderr.write(`${file}: ${p}\n`);
+  return fc.problems.length > 0;
 }

@@ -35,3 +35,32 @@ export function followSetup(sync: NativeSyncConfig | undefined, vrrp: VrrpConfig
   }
   return { follow, rules, problem };
 }
+
+export interface FollowCheck {
+  /** What the daemon would refuse to start with. */
+  problems: string[];
+  /** What works but is likely not what was meant. */
+  warnings: string[];
+}
+
+/**
+ * `tsvs check-config`'s view of sync-follow in one file: `vrrp` is that file's VRRP
+ * configuration (undefined: the file has none, so the daemon would need `--vrrp FILE`).
+ * (`state` together with `follow_vrrp` is already a parse problem, src/ha/sync/config.ts.)
+ */
+export function checkFollow(sync: NativeSyncConfig | undefined, vrrp: VrrpConfig | undefined): FollowCheck {
+  const out: FollowCheck = { problems: [], warnings: [] };
+  const { follow, rules } = followSetup(sync, vrrp);
+  if (!follow) return out;
+  const from = sync?.follow ? 'sync: follow_vrrp' : 'lvs_sync_daemon';
+  if (!vrrp) {
+    out.warnings.push(`${from} "${follow.instance}": this file has no VRRP instances; the daemon needs --vrrp FILE defining "${follow.instance}"`);
+  } else if (!vrrp.instances.some((i) => i.name === follow.instance)) {
+    const names = vrrp.instances.map((i) => i.name);
+    out.problems.push(`${from} "${follow.instance}": no VRRP instance of that name (${names.length ? `configured: ${names.join(', ')}` : 'none configured'})`);
+  }
+  if (follow.catchUp && (rules?.fullSyncPeriod ?? 0) === 0) {
+    out.warnings.push(`${from}: catch_up is on but full_sync_period is 0: as master this director sends no end-of-walk markers, so its peer's catch-up always waits the full catch_up_timeout (${follow.catchUpTimeoutSec} s)`);
+  }
+  return out;
+}
