@@ -91,12 +91,26 @@ Options:
   --steer-softirq     set the interface's RPS masks to the CPUs without a worker (and
                       restore them at stop), so receive softirq never shares a core
                       with a worker
-Connection sync: 'tsvsadm --start-daemon master|backup ...' or the config's sync: section;
-it follows a VRRP instance with keepalived's 'lvs_sync_daemon IF INSTANCE' (global_defs)
-or 'sync: { follow_vrrp: INSTANCE }': master while the instance is MASTER, backup (holding
-the synced conns, forwarded from the moment it becomes MASTER) otherwise. After a start
-the director does not preempt until it has received a full table walk from the master
-(catch-up; at most catch_up_timeout, default 60 s). See README "High availability".
+Connection sync (one worker only: --workers 1):
+  fixed roles     'tsvsadm --start-daemon master|backup ...' or the config's
+                  'sync: { state: master|backup|both, ... }'
+  following VRRP  keepalived.conf global_defs 'lvs_sync_daemon IF [inst] INSTANCE [id N]
+                  [maxlen N] [port N] [ttl N] [group ADDR]' (syncid default: the VRID) or
+                  'sync: { follow_vrrp: INSTANCE }' (not with 'state'): sync master while
+                  the instance is MASTER, sync backup in BACKUP and FAULT (the synced
+                  conns are forwarded from the moment it becomes MASTER), neither while
+                  it is stopped. 'active_active: true' runs both whatever the state.
+  catch-up        (on by default with following; 'catch_up: false' turns it off) after a
+                  start, and when the interface comes back from FAULT, the instance does
+                  not preempt a live master, nor claim mastership for 'state MASTER' or
+                  priority 255, until it has received a full table walk: two end-of-walk
+                  markers from the master. Only a tsvs master sends them, every
+                  'full_sync_period' seconds (default 10 when following); from a kernel
+                  IPVS master, or one with full_sync_period 0, the hold lasts the whole
+                  'catch_up_timeout' (default 60 s) and is counted as timed out. With no
+                  master heard the instance becomes MASTER as usual (catch-up "not
+                  needed"). 'tsvs status' and the metrics show the phase and counters.
+  Check a file with 'tsvs check-config FILE'. See README "High availability".
 Signals: SIGHUP reloads the config; SIGTERM/SIGINT stop; SIGUSR1/SIGUSR2 active/standby.
 `;
 
