@@ -20,8 +20,8 @@
 //   - Upper bound: after `timeout` seconds (default 60) the hold lifts anyway, logged and
 //     counted `timed_out` - a kernel master or one without the walk never sends markers,
 //     and a node must not stay out of service forever.
-//   - If the node becomes MASTER while holding (no master was heard: nothing to catch up
-//     from) the catch-up ends as `not_needed`.
+//   - If the node becomes MASTER while holding (no master was heard, or the master died
+//     during the catch-up: nothing left to catch up from) the catch-up ends as `not_needed`.
 // Trade-offs: recovery takes up to two walk periods longer; a UDP datagram lost during the
 // pass loses its conns (multicast on one segment rarely loses, and the next pass repairs
 // the table for the following failover); the walk costs one entry per synced conn per
@@ -97,9 +97,9 @@ export class CatchUp {
     }
   }
 
-  /** We became MASTER while holding: no master was heard, nothing to catch up from. */
+  /** We became MASTER while holding: no master is alive (never heard, or it died meanwhile). */
   becameMaster(): void {
-    if (this.holding) this.finish('not_needed', `became MASTER with no master heard: catch-up not needed (${this.conns} conns received)`);
+    if (this.holding) this.finish('not_needed', `became MASTER with no live master (none heard, or it went away): nothing to catch up from (${this.conns} conns received)`);
   }
 
   stop(): void {
