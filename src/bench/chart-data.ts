@@ -6,7 +6,7 @@
 
 import { defaultLabel, type ChartSpec } from './chart-svg';
 import { REFERENCE_PEER, type BenchReport } from './report';
-import { ratioTo } from './targets';
+import { ceilingText, ratioTo } from './targets';
 
 export const CHART_METRICS = ['udp.mpps', 'udp.cpuNsPerPkt', 'conn.rate', 'conn.p99Ms', 'ping.p50Us', 'ping.p99Us', 'tcp.on.1', 'tcp.on.8', 'tcp.off.1', 'tcp.off.8'];
 
@@ -27,7 +27,10 @@ export function chartSpec(rep: BenchReport): ChartSpec {
     });
     groups.push({ title: `${m.label} [${m.unit}]`, note: m.better === 'higher' ? 'higher is better' : 'lower is better', bars });
   }
-  const goals = rep.targets.filter((t) => t.status !== 'n/a').map((t) => `${t.label} ${t.value!.toFixed(2)} (${t.op} ${t.goal}): ${t.status}`);
+  const goals = rep.targets.filter((t) => t.status !== 'n/a').map((t) => {
+    const c = ceilingText(t);
+    return `${t.label} ${t.value!.toFixed(2)} (${t.op} ${t.goal}): ${t.status}${c ? `; ${c}` : ''}`;
+  });
   return {
     title: 'tsvs beside its peers, namespace lab (veth + bridge)',
     subtitle: `median of ${s.runs} run(s) × ${s.seconds} s, whiskers min–max; ${rep.host.cpus} vCPUs (shared), kernel ${rep.host.kernel}; ${rep.date}`,

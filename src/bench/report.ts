@@ -6,7 +6,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { BenchResults } from './runner';
 import type { Summary } from './stats';
-import { evaluateTargets, ratioTo, type TargetResult } from './targets';
+import { ceilingText, evaluateTargets, ratioTo, type TargetResult } from './targets';
 
 export const REFERENCE_PEER = 'nft-dr';
 
@@ -78,8 +78,9 @@ export function renderTable(rep: BenchReport): string {
   out.push('', 'goals (benchmark targets, not test assertions):');
   const goalRows = [['goal', 'value', 'want', 'status']];
   for (const t of rep.targets) {
+    const ceiling = ceilingText(t);
     goalRows.push([t.label, t.value === undefined ? '—' : t.kind === 'diff' ? t.value.toFixed(0) : t.value.toFixed(2), `${t.op} ${t.goal}`,
-      t.status + (t.note && t.status === 'n/a' ? ` (${t.note})` : '')]);
+      t.status + (t.note && t.status === 'n/a' ? ` (${t.note})` : '') + (ceiling ? `; ${ceiling}` : '')]);
   }
   out.push(pad(goalRows));
   const skipped = rep.peers.filter((p) => p.skipped);

@@ -144,6 +144,7 @@ export async function runBench(o: RunOptions): Promise<BenchResults> {
         const ctx = { lab, dir, log: (m: string) => say(m) };
         say('installing');
         installed = await peer.install(ctx);
+        rec.notes.push(...(installed.notes ?? []));
         for (const w of o.workloads) {
           if (!peer.workloads.includes(w.id)) continue;
           const wctx = { ...ctx, peer, installed, settings: o.settings };

@@ -39,7 +39,17 @@ export interface InstalledPeer {
   targetMac: string;
   /** Called before each run of a workload (e.g. flush conntrack before a conn-rate run). */
   beforeRun?(workload: WorkloadId): Promise<void>;
+  /** Notes for the peer's row (how the lab was prepared for it, CPU sharing, ...). */
+  notes?: readonly string[];
+  /** Set when the peer only works with the lab's veth offloads in one mode (the TCP
+   *  workload then skips the other mode, with `why` as the note). */
+  offloads?: OffloadConstraint;
   remove(): Promise<void>;
+}
+
+export interface OffloadConstraint {
+  only: 'on' | 'off';
+  why: string;
 }
 
 /** Raised by install() when a peer cannot run here: the row is skipped with this note. */

@@ -2,7 +2,9 @@
 // lab's veth offloads (tx checksum, TSO, GSO, GRO) all on and then all off (lab-notes 4-5).
 // One run measures all four; they are interleaved so that drift hits them alike. The
 // peers hash by client address for this port so iperf3's control and data connections
-// meet on one real server (lab-notes 9). The offloads are left on afterwards.
+// meet on one real server (lab-notes 9). The offloads are left on afterwards, or in the
+// one mode a peer is constrained to (InstalledPeer.offloads: tsvs --capture pcap cannot
+// inject TSO super-frames, so it runs the offloads-off rows only and notes the others).
 
 import { join } from 'node:path';
 import { nsRun, startInNs, stopPid } from '../../lab/exec';
@@ -11,7 +13,7 @@ import { setOffloads } from '../../lab/offloads';
 import { sleep } from '../../lab/run';
 import { vethEnds } from '../../lab/topology';
 import type { Lab } from '../../lab/state';
-import { PORTS, type MetricDef, type Workload } from '../types';
+import { PORTS, type InstalledPeer, type MetricDef, type Workload } from '../types';
 
 export const OFFLOAD_MODES = ['on', 'off'] as const;
 export const STREAMS = [1, 8] as const;
@@ -31,6 +33,12 @@ export function parseIperf(json: string): number | string {
   } catch {
     return 'no JSON from iperf3';
   }
+}
+
+/** The offload modes this peer can be measured in (the peer's row note says why not the others). */
+export function offloadModesFor(installed: Pick<InstalledPeer, 'offloads'>): Array<'on' | 'off'> {
+  const c = installed.offloads;
+  return c ? OFFLOAD_MODES.filter((m) => m === c.only) : [...OFFLOAD_MODES];
 }
 
 async function offloads(lab: Lab, mode: 'on' | 'off'): Promise<void> {
@@ -55,14 +63,14 @@ export const tcpWorkload: Workload = {
     }
     return async () => {
       for (const pid of pids) await stopPid(pid, { graceMs: 1000 });
-      await offloads(ctx.lab, 'on');
+      await offloads(ctx.lab, ctx.installed.offloads?.only ?? 'on');
     };
   },
   runOnce: async (ctx) => {
     const out: Record<string, number> = {};
     const errors: string[] = [];
     const s = ctx.settings.seconds;
-    for (const mode of OFFLOAD_MODES) {
+    for (const mode of offloadModesFor(ctx.installed)) {
       await offloads(ctx.lab, mode);
       for (const p of STREAMS) {
         const r = await nsRun(ctx.lab.client.ns, ['iperf3', '-c', ctx.installed.target, '-p', String(PORTS.iperf), '-t', String(s),
