@@ -53,7 +53,7 @@ Options:
   --max-conns N       connection table capacity (default 1048576)
   --status-file FILE  write a JSON status snapshot every second
   --capture MODE      how VIP traffic reaches tsvs (default afpacket):
-                        afpacket  AF_PACKET TPACKET_V3 ring on IF (fastest)
+                        afpacket  AF_PACKET ring on IF (fastest; see --rx-ring)
                         tun       the kernel routes the VIPs into a TUN device; tsvs
                                   sends the DR frames out of IF. The host is a router:
                                   needs net.ipv4.ip_forward=1 and, without --tun-routes,

@@ -2,7 +2,7 @@
 // `tsvs daemon` calls it once; a multi-core worker can call it once per worker (pass
 // `fanout` for AF_PACKET, `multiQueue` for TUN). Self-contained: no daemon state.
 //
-//   afpacket  TPACKET_V3 ring + sendmmsg on IF (default; vnet headers on unless vnetHdr
+//   afpacket  TPACKET_V2 (or V3) ring + sendmmsg on IF (default; vnet headers on unless vnetHdr
 //             is false). The director owns the VIPs at L2. Early drop applies.
 //   tun       the kernel routes the VIPs into a TUN device (ip_forward=1 and a route
 //             VIP/32 dev TUN, added by us with tunRoutes); TX of DR frames out of IF by an
