@@ -51,12 +51,13 @@
 // Readiness. start(cb) registers the fd with libuv (uv_poll, level-triggered, readable);
 // cb(err?) runs on the loop thread when a block may be ready; the caller drains every
 // ready block. While started the socket is kept alive and keeps the loop alive (unless
-// unref()); stop() and close() undo both, so an idle or stopped daemon uses no CPU.
+// unref()); stop() and close() undo both, so an idle or stopped daemon uses no CPU. That
+// plumbing is FdPoller (native/fd-poller.h); a poll error reports the socket's SO_ERROR.
 #include "afpacket.h"
 #include "errors.h"
+#include "fd-poller.h"
 #include "ifinfo.h"
 
-#include <uv.h>
 #include <arpa/inet.h>
 #include <linux/filter.h>
 #include <linux/if_ether.h>
@@ -142,34 +143,31 @@ bool IsDataPathErrno(int err) {
 
 }  // namespace
 
-class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
+class PacketSocket : public FdPoller<PacketSocket> {
  public:
   static Napi::Function Define(Napi::Env env) {
-    return DefineClass(env, "PacketSocket",
-                       {
-                           InstanceMethod<&PacketSocket::Ring>("ring"),
-                           InstanceMethod<&PacketSocket::NextBlock>("nextBlock"),
-                           InstanceMethod<&PacketSocket::ReleaseBlock>("releaseBlock"),
-                           InstanceMethod<&PacketSocket::SendBatch>("sendBatch"),
-                           InstanceMethod<&PacketSocket::AttachFilter>("attachFilter"),
-                           InstanceMethod<&PacketSocket::DetachFilter>("detachFilter"),
-                           InstanceMethod<&PacketSocket::JoinFanout>("joinFanout"),
-                           InstanceMethod<&PacketSocket::SetFanoutProgram>("setFanoutProgram"),
-                           InstanceMethod<&PacketSocket::Stats>("stats"),
-                           InstanceMethod<&PacketSocket::Start>("start"),
-                           InstanceMethod<&PacketSocket::Stop>("stop"),
-                           InstanceMethod<&PacketSocket::RefPoll>("ref"),
-                           InstanceMethod<&PacketSocket::UnrefPoll>("unref"),
-                           InstanceMethod<&PacketSocket::Close>("close"),
-                           InstanceAccessor<&PacketSocket::GetFd>("fd"),
-                           InstanceAccessor<&PacketSocket::GetIfindex>("ifindex"),
-                           InstanceAccessor<&PacketSocket::GetHeldBlocks>("heldBlocks"),
-                       });
+    std::vector<PropertyDescriptor> props = {
+        InstanceMethod<&PacketSocket::Ring>("ring"),
+        InstanceMethod<&PacketSocket::NextBlock>("nextBlock"),
+        InstanceMethod<&PacketSocket::ReleaseBlock>("releaseBlock"),
+        InstanceMethod<&PacketSocket::SendBatch>("sendBatch"),
+        InstanceMethod<&PacketSocket::AttachFilter>("attachFilter"),
+        InstanceMethod<&PacketSocket::DetachFilter>("detachFilter"),
+        InstanceMethod<&PacketSocket::JoinFanout>("joinFanout"),
+        InstanceMethod<&PacketSocket::SetFanoutProgram>("setFanoutProgram"),
+        InstanceMethod<&PacketSocket::Stats>("stats"),
+        InstanceMethod<&PacketSocket::Close>("close"),
+        InstanceAccessor<&PacketSocket::GetFd>("fd"),
+        InstanceAccessor<&PacketSocket::GetIfindex>("ifindex"),
+        InstanceAccessor<&PacketSocket::GetHeldBlocks>("heldBlocks"),
+    };
+    AddPollMethods(&props);  // start, stop, ref, unref
+    return DefineClass(env, "PacketSocket", props);
   }
 
   // new PacketSocket(ifname, { blockSize, blockCount, frameSize, retireMs, reserve,
   //   vnetHdr, ignoreOutgoing, qdiscBypass, rcvbuf, sndbuf, filter? })
-  explicit PacketSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<PacketSocket>(info) {
+  explicit PacketSocket(const Napi::CallbackInfo& info) : FdPoller<PacketSocket>(info, "poll") {
     Napi::Env env = info.Env();
     if (info.Length() < 2 || !info[0].IsString() || !info[1].IsObject()) {
       Napi::TypeError::New(env, "PacketSocket(ifname: string, options: object)").ThrowAsJavaScriptException();
@@ -349,12 +347,7 @@ class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
 
   // Releases the poll handle, the socket and our share of the ring. No JS calls.
   void CloseNative() {
-    if (poll_) {
-      if (polling_) uv_poll_stop(poll_);
-      uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
-      poll_ = nullptr;
-    }
-    polling_ = false;
+    ClosePollHandle();
     if (fd_ >= 0) {
       close(fd_);
       fd_ = -1;
@@ -651,103 +644,21 @@ class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
 
   // --- readiness -------------------------------------------------------------------
 
-  static void OnPoll(uv_poll_t* handle, int status, int /*events*/) {
-    auto* self = static_cast<PacketSocket*>(handle->data);
-    Napi::Env env = self->Env();
-    Napi::HandleScope scope(env);
-    Napi::Object recv = self->Value();  // alive: we hold a reference while polling
-    Napi::Value arg = env.Undefined();
-    if (status < 0) {
-      // libuv reports POLLERR as UV_EBADF and has stopped the handle; the socket's own
-      // error (e.g. ENETDOWN when the interface went down) is more useful.
-      int err = -status;
-      int soerr = 0;
-      socklen_t l = sizeof(soerr);
-      if (self->fd_ >= 0 && getsockopt(self->fd_, SOL_SOCKET, SO_ERROR, &soerr, &l) == 0 && soerr != 0) err = soerr;
-      arg = ErrnoError(env, err, "poll").Value();
-      if (self->polling_) {
-        self->polling_ = false;
-        self->Unref();
-      }
-    }
-    Napi::Function cb = self->callback_.IsEmpty() ? Napi::Function() : self->callback_.Value();
-    if (cb.IsEmpty()) return;
-    cb.MakeCallback(recv, {arg}, nullptr);
-    if (env.IsExceptionPending()) {
-      // Nothing above us can catch it: make it an uncaught exception, as for any handle.
-      Napi::Error e = env.GetAndClearPendingException();
-      napi_fatal_exception(env, e.Value());
-    }
-  }
+  int PollFd() const override { return fd_; }
 
-  Napi::Value Start(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    if (!CheckOpen(env, "uv_poll_start")) return env.Undefined();
-    if (info.Length() < 1 || !info[0].IsFunction()) {
-      Napi::TypeError::New(env, "start(callback: function)").ThrowAsJavaScriptException();
-      return env.Undefined();
-    }
-    if (!poll_) {
-      uv_loop_s* loop = nullptr;
-      if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr) {
-        Napi::Error::New(env, "start: no libuv loop").ThrowAsJavaScriptException();
-        return env.Undefined();
-      }
-      poll_ = new uv_poll_t;
-      int r = uv_poll_init(loop, poll_, fd_);
-      if (r < 0) {
-        delete poll_;
-        poll_ = nullptr;
-        ThrowErrno(env, -r, "uv_poll_init");
-        return env.Undefined();
-      }
-      poll_->data = this;
-      if (!loopRef_) uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
-    }
-    callback_ = Napi::Persistent(info[0].As<Napi::Function>());
-    int r = uv_poll_start(poll_, UV_READABLE, OnPoll);
-    if (r < 0) {
-      ThrowErrno(env, -r, "uv_poll_start");
-      return env.Undefined();
-    }
-    if (!polling_) {
-      polling_ = true;
-      Ref();  // a started socket is not collected
-    }
-    return env.Undefined();
-  }
-
-  void StopPolling() {
-    if (poll_ && polling_) uv_poll_stop(poll_);
-    if (polling_) {
-      polling_ = false;
-      Unref();
-    }
-  }
-
-  Napi::Value Stop(const Napi::CallbackInfo& info) {
-    StopPolling();
-    callback_.Reset();
-    return info.Env().Undefined();
-  }
-
-  Napi::Value RefPoll(const Napi::CallbackInfo& info) {
-    loopRef_ = true;
-    if (poll_) uv_ref(reinterpret_cast<uv_handle_t*>(poll_));
-    return info.Env().Undefined();
-  }
-
-  Napi::Value UnrefPoll(const Napi::CallbackInfo& info) {
-    loopRef_ = false;
-    if (poll_) uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
-    return info.Env().Undefined();
+  // libuv reports POLLERR as UV_EBADF and has stopped the handle; the socket's own error
+  // (e.g. ENETDOWN when the interface went down) is more useful.
+  int PollErrno(int uvErrno) const override {
+    int soerr = 0;
+    socklen_t l = sizeof(soerr);
+    if (fd_ >= 0 && getsockopt(fd_, SOL_SOCKET, SO_ERROR, &soerr, &l) == 0 && soerr != 0) return soerr;
+    return uvErrno;
   }
 
   // close(): stops polling, detaches the ring ArrayBuffer (views of it become empty rather
   // than dangling), closes the socket. Idempotent.
   Napi::Value Close(const Napi::CallbackInfo& info) {
     StopPolling();
-    callback_.Reset();
     if (!ringRef_.IsEmpty()) {
       Napi::ArrayBuffer ab = ringRef_.Value();
       if (!ab.IsEmpty() && !ab.IsDetached()) ab.Detach();
@@ -781,10 +692,6 @@ class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
   uint32_t heldBatches_ = 0;
   RingMap* ring_ = nullptr;
   Napi::Reference<Napi::ArrayBuffer> ringRef_;
-  uv_poll_t* poll_ = nullptr;
-  bool polling_ = false;
-  bool loopRef_ = true;
-  Napi::FunctionReference callback_;
   std::vector<mmsghdr> msgs_;
   std::vector<iovec> iovs_;
 };

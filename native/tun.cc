@@ -29,11 +29,12 @@
 // Returns the number written from `start`, or -errno when the first one failed with a
 // data-path errno (EAGAIN, ENOBUFS, EINVAL, EMSGSIZE, EIO). One crossing per batch.
 //
-// Readiness: start(cb)/stop()/ref()/unref()/close() as PacketSocket (uv_poll, readable).
+// Readiness: start(cb)/stop()/ref()/unref() from FdPoller (native/fd-poller.h, uv_poll,
+// readable), as PacketSocket; close() also closes the fd.
 #include "tun.h"
 #include "errors.h"
+#include "fd-poller.h"
 
-#include <uv.h>
 #include <fcntl.h>
 #include <linux/if.h>
 #include <linux/if_tun.h>
@@ -47,6 +48,7 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <vector>
 
 namespace tsvs {
 
@@ -109,27 +111,24 @@ bool IsU32Array(Napi::Value v) {
 
 }  // namespace
 
-class TunDevice : public Napi::ObjectWrap<TunDevice> {
+class TunDevice : public FdPoller<TunDevice> {
  public:
   static Napi::Function Define(Napi::Env env) {
-    return DefineClass(env, "TunDevice",
-                       {
-                           InstanceMethod<&TunDevice::ReadBatch>("readBatch"),
-                           InstanceMethod<&TunDevice::WriteBatch>("writeBatch"),
-                           InstanceMethod<&TunDevice::Start>("start"),
-                           InstanceMethod<&TunDevice::Stop>("stop"),
-                           InstanceMethod<&TunDevice::RefPoll>("ref"),
-                           InstanceMethod<&TunDevice::UnrefPoll>("unref"),
-                           InstanceMethod<&TunDevice::Close>("close"),
-                           InstanceAccessor<&TunDevice::GetFd>("fd"),
-                           InstanceAccessor<&TunDevice::GetName>("name"),
-                           InstanceAccessor<&TunDevice::GetMultiQueue>("multiQueue"),
-                           InstanceAccessor<&TunDevice::GetVnetHdr>("vnetHdr"),
-                       });
+    std::vector<PropertyDescriptor> props = {
+        InstanceMethod<&TunDevice::ReadBatch>("readBatch"),
+        InstanceMethod<&TunDevice::WriteBatch>("writeBatch"),
+        InstanceMethod<&TunDevice::Close>("close"),
+        InstanceAccessor<&TunDevice::GetFd>("fd"),
+        InstanceAccessor<&TunDevice::GetName>("name"),
+        InstanceAccessor<&TunDevice::GetMultiQueue>("multiQueue"),
+        InstanceAccessor<&TunDevice::GetVnetHdr>("vnetHdr"),
+    };
+    AddPollMethods(&props);  // start, stop, ref, unref
+    return DefineClass(env, "TunDevice", props);
   }
 
   // new TunDevice(name, { mtu, multiQueue, vnetHdr })
-  explicit TunDevice(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TunDevice>(info) {
+  explicit TunDevice(const Napi::CallbackInfo& info) : FdPoller<TunDevice>(info, "poll(tun)") {
     Napi::Env env = info.Env();
     if (info.Length() < 2 || !info[0].IsString() || !info[1].IsObject()) {
       Napi::TypeError::New(env, "TunDevice(name: string, options: object)").ThrowAsJavaScriptException();
@@ -218,13 +217,10 @@ class TunDevice : public Napi::ObjectWrap<TunDevice> {
     ThrowErrno(env, err, syscall);
   }
 
+  int PollFd() const override { return fd_; }
+
   void CloseNative() {
-    if (poll_) {
-      if (polling_) uv_poll_stop(poll_);
-      uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
-      poll_ = nullptr;
-    }
-    polling_ = false;
+    ClosePollHandle();
     if (fd_ >= 0) {
       close(fd_);
       fd_ = -1;
@@ -368,96 +364,10 @@ class TunDevice : public Napi::ObjectWrap<TunDevice> {
     return Napi::Number::New(env, sent);
   }
 
-  static void OnPoll(uv_poll_t* handle, int status, int /*events*/) {
-    auto* self = static_cast<TunDevice*>(handle->data);
-    Napi::Env env = self->Env();
-    Napi::HandleScope scope(env);
-    Napi::Object recv = self->Value();
-    Napi::Value arg = env.Undefined();
-    if (status < 0) {
-      arg = ErrnoError(env, -status, "poll(tun)").Value();
-      if (self->polling_) {
-        self->polling_ = false;
-        self->Unref();
-      }
-    }
-    Napi::Function cb = self->callback_.IsEmpty() ? Napi::Function() : self->callback_.Value();
-    if (cb.IsEmpty()) return;
-    cb.MakeCallback(recv, {arg}, nullptr);
-    if (env.IsExceptionPending()) {
-      Napi::Error e = env.GetAndClearPendingException();
-      napi_fatal_exception(env, e.Value());
-    }
-  }
-
-  Napi::Value Start(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    if (!CheckOpen(env, "uv_poll_start")) return env.Undefined();
-    if (info.Length() < 1 || !info[0].IsFunction()) {
-      Napi::TypeError::New(env, "start(callback: function)").ThrowAsJavaScriptException();
-      return env.Undefined();
-    }
-    if (!poll_) {
-      uv_loop_s* loop = nullptr;
-      if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr) {
-        Napi::Error::New(env, "start: no libuv loop").ThrowAsJavaScriptException();
-        return env.Undefined();
-      }
-      poll_ = new uv_poll_t;
-      int r = uv_poll_init(loop, poll_, fd_);
-      if (r < 0) {
-        delete poll_;
-        poll_ = nullptr;
-        ThrowErrno(env, -r, "uv_poll_init");
-        return env.Undefined();
-      }
-      poll_->data = this;
-      if (!loopRef_) uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
-    }
-    callback_ = Napi::Persistent(info[0].As<Napi::Function>());
-    int r = uv_poll_start(poll_, UV_READABLE, OnPoll);
-    if (r < 0) {
-      ThrowErrno(env, -r, "uv_poll_start");
-      return env.Undefined();
-    }
-    if (!polling_) {
-      polling_ = true;
-      Ref();
-    }
-    return env.Undefined();
-  }
-
-  void StopPolling() {
-    if (poll_ && polling_) uv_poll_stop(poll_);
-    if (polling_) {
-      polling_ = false;
-      Unref();
-    }
-  }
-
-  Napi::Value Stop(const Napi::CallbackInfo& info) {
-    StopPolling();
-    callback_.Reset();
-    return info.Env().Undefined();
-  }
-
-  Napi::Value RefPoll(const Napi::CallbackInfo& info) {
-    loopRef_ = true;
-    if (poll_) uv_ref(reinterpret_cast<uv_handle_t*>(poll_));
-    return info.Env().Undefined();
-  }
-
-  Napi::Value UnrefPoll(const Napi::CallbackInfo& info) {
-    loopRef_ = false;
-    if (poll_) uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
-    return info.Env().Undefined();
-  }
-
   // close(): stops polling and closes the fd; a non-persistent device disappears with it
   // (and the routes through it). Idempotent.
   Napi::Value Close(const Napi::CallbackInfo& info) {
     StopPolling();
-    callback_.Reset();
     CloseNative();
     return info.Env().Undefined();
   }
@@ -471,10 +381,6 @@ class TunDevice : public Napi::ObjectWrap<TunDevice> {
   std::string name_;
   bool multiQueue_ = false;
   bool vnet_ = false;
-  uv_poll_t* poll_ = nullptr;
-  bool polling_ = false;
-  bool loopRef_ = true;
-  Napi::FunctionReference callback_;
 };
 
 void InitTun(Napi::Env env, Napi::Object exports) {

@@ -67,6 +67,43 @@ export class Service {
   }
 }
 
+/** A service's settings as plain data, addr as text: shared by the ipvsadm snapshot and the worker model. */
+export interface ServiceSettings {
+  af: AddressFamily;
+  /** IPPROTO_*; TCP for fwmark services. */
+  proto: number;
+  addr: string;
+  port: number;
+  fwmark: number;
+  scheduler: string;
+  /** SVC_F_PERSISTENT | SVC_F_ONEPACKET bits. */
+  flags: number;
+  /** SVC_F_SCHED1..3 bits. */
+  schedFlags: number;
+  /** Persistence timeout in seconds. */
+  timeout: number;
+  /** IPv4: mask as host-order uint32; IPv6: prefix length. */
+  netmask: number;
+  /** Persistence engine name, '' for none. */
+  pe: string;
+}
+
+export function serviceSettings(svc: Service): ServiceSettings {
+  return {
+    af: svc.af,
+    proto: svc.proto,
+    addr: svc.addr.toString(),
+    port: svc.port,
+    fwmark: svc.fwmark,
+    scheduler: svc.scheduler.name,
+    flags: svc.flags,
+    schedFlags: svc.schedFlags,
+    timeout: svc.timeout,
+    netmask: svc.netmask,
+    pe: svc.pe,
+  };
+}
+
 export function serviceKey(af: AddressFamily, proto: number, addr: Addr, port: number, fwmark: number): string {
   if (fwmark) return af === AF_INET ? `fwm ${fwmark}` : `fwm6 ${fwmark}`;
   return `${proto} ${addr.withPort(port)}`;

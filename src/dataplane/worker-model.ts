@@ -13,10 +13,10 @@
 // (human or health-check speed), so its size does not matter.
 
 import { Addr } from '../core/addr';
-import { DEST_F_UNRESOLVED, type AddressFamily } from '../core/constants';
+import { DEST_F_UNRESOLVED } from '../core/constants';
 import type { Dest } from '../core/dest';
 import type { Director } from '../core/director';
-import { serviceKey, type Service } from '../core/service';
+import { serviceKey, serviceSettings, type Service, type ServiceSettings } from '../core/service';
 import type { DestSpec, ServiceSpec } from '../core/services';
 
 export interface ModelDest {
@@ -32,22 +32,12 @@ export interface ModelDest {
   unresolved: boolean;
 }
 
-export interface ModelService {
+/** A service: its settings (src/core/service.ts), its id and counter slot, its dests. */
+export interface ModelService extends ServiceSettings {
   /** The main thread's service id (the tag of its counter slot). */
   id: number;
   /** Counter slot (src/dataplane/shared-counters.ts). */
   slot: number;
-  af: AddressFamily;
-  proto: number;
-  addr: string;
-  port: number;
-  fwmark: number;
-  scheduler: string;
-  flags: number;
-  schedFlags: number;
-  timeout: number;
-  netmask: number;
-  pe: string;
   /** In IPVS list order (newest first). */
   dests: ModelDest[];
 }
@@ -68,17 +58,7 @@ export function buildModel(director: Director, version: number, slotOf: (svc: Se
     services: director.services.services.map((svc) => ({
       id: svc.id,
       slot: slotOf(svc),
-      af: svc.af,
-      proto: svc.proto,
-      addr: svc.addr.toString(),
-      port: svc.port,
-      fwmark: svc.fwmark,
-      scheduler: svc.scheduler.name,
-      flags: svc.flags,
-      schedFlags: svc.schedFlags,
-      timeout: svc.timeout,
-      netmask: svc.netmask,
-      pe: svc.pe,
+      ...serviceSettings(svc),
       dests: svc.dests.map((d) => ({
         id: d.id,
         addr: d.addr.toString(),

@@ -8,7 +8,7 @@
 // model's order (dests newest first, as IPVS lists them); sorting is the listing's job.
 
 import type { Dest } from '../core/dest';
-import type { Service } from '../core/service';
+import { serviceSettings, type Service, type ServiceSettings } from '../core/service';
 import type { RateSnapshot } from '../core/estimator';
 import type { CounterSource } from '../core/stats';
 import type { TunnelType } from './commands';
@@ -50,24 +50,8 @@ export interface DestSnapshot {
   rates: RatesSnapshot;
 }
 
-export interface ServiceSnapshot {
-  af: number;
-  /** IPPROTO_*; TCP for fwmark services. */
-  proto: number;
-  addr: string;
-  port: number;
-  fwmark: number;
-  scheduler: string;
-  /** SVC_F_PERSISTENT | SVC_F_ONEPACKET bits. */
-  flags: number;
-  /** SVC_F_SCHED1..3 bits. */
-  schedFlags: number;
-  /** Persistence timeout in seconds. */
-  timeout: number;
-  /** IPv4: mask as host-order uint32; IPv6: prefix length. */
-  netmask: number;
-  /** Persistence engine name, '' for none. */
-  pe: string;
+/** A service: its settings (src/core/service.ts), counters, rates and dests. */
+export interface ServiceSnapshot extends ServiceSettings {
   stats: StatsSnapshot;
   rates: RatesSnapshot;
   dests: DestSnapshot[];
@@ -159,17 +143,7 @@ export function snapshotFromTable(table: ServiceSource, extras: SnapshotExtras =
 
 function serviceSnapshot(svc: Service, extras: SnapshotExtras): ServiceSnapshot {
   return {
-    af: svc.af,
-    proto: svc.proto,
-    addr: svc.addr.toString(),
-    port: svc.port,
-    fwmark: svc.fwmark,
-    scheduler: svc.scheduler.name,
-    flags: svc.flags,
-    schedFlags: svc.schedFlags,
-    timeout: svc.timeout,
-    netmask: svc.netmask,
-    pe: svc.pe,
+    ...serviceSettings(svc),
     stats: counters(svc.stats),
     rates: { ...svc.stats.est.rates },
     dests: svc.dests.map((d) => destSnapshot(d, extras)),

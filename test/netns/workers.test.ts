@@ -43,28 +43,20 @@ function startBg(ns: string, argv: string[]): Bg {
 }
 
 function yaml(vip: string, w1: number, w2: number): string {
+  const tcp = (port: number) => `  - vip: ${vip}
+    port: ${port}
+    protocol: tcp
+    scheduler: wlc
+    realservers:
+      - address: 192.0.2.11
+        weight: ${w1}
+      - address: 192.0.2.12
+        weight: ${w2}
+`;
   return `# written by test/netns/workers.test.ts
 workers: 2
 services:
-  - vip: ${vip}
-    port: 80
-    protocol: tcp
-    scheduler: wlc
-    realservers:
-      - address: 192.0.2.11
-        weight: ${w1}
-      - address: 192.0.2.12
-        weight: ${w2}
-  - vip: ${vip}
-    port: 9000
-    protocol: tcp
-    scheduler: wlc
-    realservers:
-      - address: 192.0.2.11
-        weight: ${w1}
-      - address: 192.0.2.12
-        weight: ${w2}
-  - vip: ${vip}
+${tcp(80)}${tcp(9000)}  - vip: ${vip}
     port: 7
     protocol: udp
     scheduler: rr
