@@ -23,7 +23,6 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,13 +35,12 @@ import type { Lab } from '../../src/lab/state';
 import type { DaemonStatus } from '../../src/control/daemon';
 import { hasNative } from '../../src/io/native';
 import { TCP_RST, type Frame } from './helpers/frames';
-import { Bg, sleep, until } from './helpers/bg';
+import { Bg, sleep, until, has } from './helpers/bg';
 
 const TSVS = join(__dirname, '..', '..', 'src', 'cli', 'tsvs.js');
 const CAPTURE = join(__dirname, 'helpers', 'capture.js');
 const TCP_TOOLS = join(__dirname, 'helpers', 'tcp-tools.js');
 
-const has = (argv: string[]) => spawnSync(argv[0], argv.slice(1), { timeout: 5000 }).status === 0;
 const skip = labSkipReason() ??
   (!hasNative() ? 'the native addon is not built (npm run build:native)' : undefined) ??
   (!has(['curl', '--version']) ? 'curl not installed' : undefined) ??

@@ -16,7 +16,6 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,7 +26,7 @@ import type { Lab } from '../../src/lab/state';
 import type { DaemonStatus } from '../../src/control/daemon';
 import { hasNative } from '../../src/io/native';
 import { TCP_ACK, TCP_RST, TCP_SYN, fixIpChecksum, tcpFrame, toHex, wr16, type Frame } from './helpers/frames';
-import { Bg, sleep, until } from './helpers/bg';
+import { Bg, sleep, until, has } from './helpers/bg';
 
 const TSVS = join(__dirname, '..', '..', 'src', 'cli', 'tsvs.js');
 const HELPERS = join(__dirname, 'helpers');
@@ -37,7 +36,6 @@ const PCAP_CAPTURE = join(HELPERS, 'pcap-capture.js');
 const INJECT = join(HELPERS, 'inject.js');
 const TCP_TOOLS = join(HELPERS, 'tcp-tools.js');
 
-const has = (argv: string[]) => spawnSync(argv[0], argv.slice(1), { timeout: 5000 }).status === 0;
 const skip = labSkipReason() ??
   (!hasNative() ? 'the native addon is not built (npm run build:native)' : undefined) ??
   (!has(['curl', '--version']) ? 'curl not installed' : undefined) ??

@@ -20,16 +20,16 @@
 
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { withLab, labSkipReason } from '../../src/lab/fixture';
 import { nsRun } from '../../src/lab/exec';
 import type { Lab } from '../../src/lab/state';
-import type { DaemonStatus } from '../../src/control/daemon';
 import { hasNative } from '../../src/io/native';
 import type { Frame } from './helpers/frames';
 import { Bg, sleep, until } from './helpers/bg';
+import { TestDirector } from './helpers/vrrp-director';
 
 const ROOT = join(__dirname, '..', '..');
 const TSVS = join(ROOT, 'src', 'cli', 'tsvs.js');
@@ -82,38 +82,17 @@ ${sync ? `sync:
 ` : ''}`;
 }
 
-class Director {
-  bg: Bg | null = null;
-  constructor(readonly ns: string, readonly ip: string, readonly mac: string, readonly dir: string, readonly tag: string) {}
-  get statusFile(): string {
-    return join(this.dir, `${this.tag}.status.json`);
+class Director extends TestDirector {
+  constructor(ns: string, ip: string, mac: string, dir: string, tag: string) {
+    super(ns, ip, mac, dir, tag, startBg);
   }
   async start(cfg: string): Promise<void> {
     const f = join(this.dir, `${this.tag}.yaml`);
     writeFileSync(f, cfg);
-    rmSync(this.statusFile, { force: true });
-    const bg = startBg(this.ns, [process.execPath, TSVS, 'daemon', '--interface', 'eth0', '--config', f, '--no-early-drop',
-      '--status-file', this.statusFile, '--socket', join(this.dir, `${this.tag}.sock`)]);
-    this.bg = bg;
-    await until(() => /: director on /.test(bg.err) || !bg.running, 10_000, () => `${this.tag} start-up; log: ${bg.err}`);
-    if (!bg.running) throw new Error(`${this.tag} exited at start: ${bg.err}`);
+    await this.launch(['--config', f, '--no-early-drop']);
   }
-  status(): DaemonStatus | null {
-    try {
-      return JSON.parse(readFileSync(this.statusFile, 'utf8')) as DaemonStatus;
-    } catch {
-      return null;
-    }
-  }
-  state(): string {
-    return this.status()?.vrrp?.instances[0]?.state ?? '?';
-  }
-  async waitState(state: string, ms: number): Promise<void> {
-    await until(() => this.state() === state, ms, () => `${this.tag} ${state} (is ${this.state()}); log:\n${this.bg?.err ?? ''}`, 50);
-  }
-  async stop(sig: NodeJS.Signals): Promise<void> {
-    if (this.bg) await this.bg.stop(sig, 3000);
-    this.bg = null;
+  override async waitState(state: string, ms: number): Promise<number> {
+    return super.waitState(state, ms, 50);
   }
 }
 

@@ -17,7 +17,6 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,14 +25,13 @@ import { nsRun, pidMatches, startInNs, stopPid } from '../../src/lab/exec';
 import { run } from '../../src/lab/run';
 import type { Lab, ProcRecord } from '../../src/lab/state';
 import { hasNative } from '../../src/io/native';
-import { Bg, sleep, until } from './helpers/bg';
+import { Bg, sleep, until, has } from './helpers/bg';
 
 const TSVS = join(__dirname, '..', '..', 'src', 'cli', 'tsvs.js');
 const TSVSADM = join(__dirname, '..', '..', 'src', 'cli', 'tsvsadm.js');
 const TCP_TOOLS = join(__dirname, 'helpers', 'tcp-tools.js');
 const LDIRECTORD = '/usr/sbin/ldirectord';
 
-const has = (argv: string[]) => spawnSync(argv[0], argv.slice(1), { timeout: 5000 }).status === 0;
 const skip = labSkipReason() ??
   (!hasNative() ? 'the native addon is not built (npm run build:native)' : undefined) ??
   (!has(['curl', '--version']) ? 'curl not installed' : undefined);

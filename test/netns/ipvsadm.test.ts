@@ -13,7 +13,6 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,13 +22,13 @@ import { run } from '../../src/lab/run';
 import type { Lab } from '../../src/lab/state';
 import type { DaemonStatus } from '../../src/control/daemon';
 import { hasNative } from '../../src/io/native';
+import { has } from './helpers/bg';
 
 const ROOT = join(__dirname, '..', '..', '..');
 const TSVS = join(ROOT, 'dist', 'src', 'cli', 'tsvs.js');
 const TSVSADM = join(ROOT, 'dist', 'src', 'cli', 'tsvsadm.js');
 const RESTORE = join(ROOT, 'bin', 'tsvsadm-restore');
 
-const has = (argv: string[]) => spawnSync(argv[0], argv.slice(1), { timeout: 5000 }).status === 0;
 const skip = labSkipReason() ??
   (!hasNative() ? 'the native addon is not built (npm run build:native)' : undefined) ??
   (!has(['curl', '--version']) ? 'curl not installed' : undefined);

@@ -19,19 +19,18 @@
 
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { withLab, labSkipReason } from '../../src/lab/fixture';
 import { arping, httpGet, neighbour, nsRun } from '../../src/lab/exec';
 import type { Lab } from '../../src/lab/state';
-import type { DaemonStatus } from '../../src/control/daemon';
 import { hasNative } from '../../src/io/native';
 import { AUTH_NONE, AUTH_PASS, encodePacket, passAuthData, type Advert } from '../../src/ha/vrrp/packet';
 import { parseV4 } from '../../src/core/addr';
 import type { Frame } from './helpers/frames';
-import { Bg, sleep, until } from './helpers/bg';
+import { Bg, sleep, until, has } from './helpers/bg';
+import { TestDirector } from './helpers/vrrp-director';
 
 const TSVS = join(__dirname, '..', '..', 'src', 'cli', 'tsvs.js');
 const HELPERS = join(__dirname, 'helpers');
@@ -42,7 +41,6 @@ const KEEPALIVED = '/usr/sbin/keepalived';
 const VIP = '192.0.2.100';
 const PASS = 'tsvs-ha1';
 
-const has = (argv: string[]) => spawnSync(argv[0], argv.slice(1), { timeout: 5000 }).status === 0;
 const skip = labSkipReason() ??
   (!hasNative() ? 'the native addon is not built (npm run build:native)' : undefined) ??
   (!has(['curl', '--version']) ? 'curl not installed' : undefined);
@@ -117,47 +115,19 @@ ${o.nopreempt ? '      nopreempt: true\n' : ''}${o.auth ? `      authentication:
 
 // ---- a tsvs director ---------------------------------------------------------------
 
-class Director {
-  bg: Bg | null = null;
-  constructor(readonly ns: string, readonly ip: string, readonly mac: string, readonly dir: string, readonly tag: string) {}
-
-  get statusFile(): string {
-    return join(this.dir, `${this.tag}.status.json`);
+class Director extends TestDirector {
+  constructor(ns: string, ip: string, mac: string, dir: string, tag: string) {
+    super(ns, ip, mac, dir, tag, startBg);
   }
 
   async start(vrrpText: string, ext: string, extra: string[] = []): Promise<void> {
     const vrrpFile = join(this.dir, `${this.tag}.vrrp.${ext}`);
     writeFileSync(vrrpFile, vrrpText);
-    rmSync(this.statusFile, { force: true });
-    const bg = startBg(this.ns, [process.execPath, TSVS, 'daemon', '--interface', 'eth0', '--config', join(this.dir, 'svc.yaml'),
-      '--vrrp', vrrpFile, '--status-file', this.statusFile, '--socket', join(this.dir, `${this.tag}.sock`), ...extra]);
-    this.bg = bg;
-    await until(() => /: director on /.test(bg.err) || !bg.running, 10_000, () => `${this.tag} start-up line; log: ${bg.err}`);
-    if (!bg.running) throw new Error(`${this.tag} exited at start: ${bg.err}`);
+    await this.launch(['--config', join(this.dir, 'svc.yaml'), '--vrrp', vrrpFile, ...extra]);
   }
 
-  status(): DaemonStatus | null {
-    try {
-      return JSON.parse(readFileSync(this.statusFile, 'utf8')) as DaemonStatus;
-    } catch {
-      return null;
-    }
-  }
-
-  state(): string {
-    return this.status()?.vrrp?.instances[0]?.state ?? '?';
-  }
-
-  async waitState(state: string, ms: number): Promise<number> {
-    const t0 = Date.now();
-    await until(() => this.state() === state, ms, () => `${this.tag} ${state} (is ${this.state()}); log:\n${this.bg?.err ?? ''}`);
-    return Date.now() - t0;
-  }
-
-  async kill(sig: NodeJS.Signals): Promise<void> {
-    if (!this.bg) return;
-    await this.bg.stop(sig, 3000);
-    this.bg = null;
+  kill(sig: NodeJS.Signals): Promise<void> {
+    return this.stop(sig);
   }
 }
 

@@ -1,9 +1,12 @@
 // A background process in a lab namespace for the namespace tests: `ip netns exec NS argv`
 // (which execs it, so the PID is the program's own), stdout/stderr collected, stdin a pipe,
 // stopped by its PID only. The same shape as the Bg class of dataplane.test.ts, shared here
-// so other tests need not copy it. Plus the polling helpers.
+// so other tests need not copy it. Plus the polling helpers and a tool check for skips.
 
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+
+/** True when `argv` runs and exits 0 within 5 s (is this tool installed?). */
+export const has = (argv: string[]): boolean => spawnSync(argv[0], argv.slice(1), { timeout: 5000 }).status === 0;
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
