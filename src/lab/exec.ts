@@ -46,14 +46,31 @@ export function startInNs(ns: string, argv: string[], log: string, env?: NodeJS.
 
 /** True if PID exists and (when given) one argument of its command line equals `marker`. */
 export function pidMatches(pid: number, marker?: string): boolean {
+  if (!pidAlive(pid)) return false;
+  if (marker === undefined) return true;
   let cmdline: string;
   try {
     cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
   } catch {
     return false;
   }
-  if (cmdline === '') return false; // a zombie: already exited
-  return marker === undefined || cmdline.split('\0').includes(marker);
+  return cmdline.split('\0').includes(marker);
+}
+
+/**
+ * True if PID exists and has not exited. The state letter in /proc/PID/stat is the test,
+ * not an empty cmdline: during execve the new address space briefly has no arguments, so
+ * a process that is starting up also reads as an empty cmdline.
+ */
+function pidAlive(pid: number): boolean {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return false;
+  }
+  const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  return state !== 'Z' && state !== 'X';
 }
 
 export type StopOutcome = 'gone' | 'not-ours' | 'stopped' | 'killed' | 'stuck';
