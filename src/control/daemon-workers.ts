@@ -1,12 +1,13 @@
 // What the daemon needs to forward with worker threads, in one object: the shared
 // counters, the pool of workers, the model it sends them and the aggregation of their
 // counters into the main thread's director. The Daemon calls push() after every
-// configuration change (and MAC change), pull() before anything reads counters, and
-// connections() for `-L -c`. With one worker the daemon does not create this at all.
+// configuration change (and MAC change), setStandby() after every standby switch, pull()
+// before anything reads counters, and connections() for `-L -c`. With one worker the
+// daemon does not create this at all.
 
 import type { Director } from '../core/director';
 import type { ConnSnapshot } from '../ipvsadm/snapshot';
-import type { PipelineStats } from '../dataplane/pipeline';
+import type { PipelineStats, StandbyState } from '../dataplane/pipeline';
 import { DEFAULT_MAX_DESTS, DEFAULT_MAX_SERVICES, PIPE_FIELDS, SharedCounters, T_SIZE } from '../dataplane/shared-counters';
 import { buildModel } from '../dataplane/worker-model';
 import { CounterAggregator } from './counter-aggregator';
@@ -48,6 +49,7 @@ export class DataPlaneWorkers {
   private readonly slots = new ServiceSlots(DEFAULT_MAX_SERVICES);
   private version = 0;
   private started = false;
+  private standby: StandbyState = { all: false, vips: [] };
   private readonly cpus: number[];
 
   constructor(
@@ -89,7 +91,19 @@ export class DataPlaneWorkers {
     this.pool = new WorkerPool({ ...this.poolOpts, init: { ...this.poolOpts.init, fanoutKey: this.fanoutKey } });
     await this.pool.start();
     this.started = true;
+    // Standby first: a worker must know which VIPs to leave alone before it learns them.
+    this.pool.sendStandby(this.standby);
     this.push();
+  }
+
+  /**
+   * The VIPs the workers stand by for (VRRP backup, --standby): the same state as the main
+   * thread's pipeline, so a standby director's workers neither forward nor answer ping for
+   * them. Kept until start() when it comes before.
+   */
+  setStandby(state: StandbyState): void {
+    this.standby = state;
+    if (this.started) this.pool?.sendStandby(state);
   }
 
   /** Sends the current configuration to every worker (they apply it between blocks). */

@@ -114,6 +114,7 @@ export class Daemon {
     this.sync = new SyncManager(this.director, { log: this.log, rules: opts.syncRules, version: opts.syncVersion });
     this.active = !opts.standby;
     this.pipeline.setAllVipsActive(this.active);
+    this.workers?.setStandby(this.pipeline.standbyState());
   }
 
   /** False while the whole director is a standby (VRRP may still hold some VIPs back). */
@@ -131,6 +132,7 @@ export class Daemon {
     if (active === this.active) return;
     this.active = active;
     this.pipeline.setAllVipsActive(active);
+    this.workers?.setStandby(this.pipeline.standbyState());
     this.log(active ? 'active: taking over the VIPs (gratuitous ARP)' : 'standby: not answering for the VIPs');
     if (active && this.timer) this.announce();
     this.writeStatus();
@@ -241,6 +243,7 @@ export class Daemon {
    */
   setVipsActive(vips: readonly number[], active: boolean): void {
     this.pipeline.setVipsActive(vips, active);
+    this.workers?.setStandby(this.pipeline.standbyState());
     this.writeStatus();
   }
 

@@ -3,7 +3,7 @@
 // start() launches them ONE AFTER ANOTHER, each only when the previous one reported that
 // its socket joined the fanout group: the kernel numbers a group's sockets in join order,
 // and workerForFlow() (src/io/fanout.ts) relies on worker i being socket i.
-// send() posts a model to every worker; connections() gathers every shard's connection
+// send() posts a model to every worker, sendStandby() the VIPs they stand by for; connections() gathers every shard's connection
 // list for `-L -c` (bounded wait). A worker that dies or reports a fatal error while the
 // daemon runs is logged and `onFatal` is called: the daemon then exits non-zero rather
 // than forward at part capacity. stop() asks each worker to close its socket, and
@@ -14,6 +14,7 @@ import { Worker } from 'node:worker_threads';
 import type { ConnSnapshot } from '../ipvsadm/snapshot';
 import type { FromWorker, ToWorker, WorkerInit } from '../dataplane/worker-messages';
 import type { WorkerModel } from '../dataplane/worker-model';
+import type { StandbyState } from '../dataplane/pipeline';
 
 export interface WorkerPoolOptions {
   /** WorkerInit without the per-worker fields. */
@@ -74,7 +75,15 @@ export class WorkerPool {
   }
 
   send(model: WorkerModel): void {
-    const m: ToWorker = { type: 'model', model };
+    this.post({ type: 'model', model });
+  }
+
+  /** The VIPs every worker stands by for (the main thread's pipeline decides). */
+  sendStandby(state: StandbyState): void {
+    this.post({ type: 'standby', state });
+  }
+
+  private post(m: ToWorker): void {
     for (const w of this.workers) w.postMessage(m);
   }
 

@@ -48,6 +48,12 @@ const ICMP_DEST_UNREACH = 3;
 const ICMP_PORT_UNREACH = 3;
 
 /** Counters of the pipeline itself (the director counts connection-level drops). */
+/** Which VIPs a pipeline stands by for: every one (`all`), or those listed. */
+export interface StandbyState {
+  all: boolean;
+  vips: number[];
+}
+
 export class PipelineStats {
   rxFrames = 0;
   rxBlocks = 0;
@@ -137,6 +143,19 @@ export class Pipeline {
    */
   setAllVipsActive(active: boolean): void {
     this.standbyAll = !active;
+    this.anyStandby = this.standbyAll || this.standby.size !== 0;
+  }
+
+  /** The standby state, to hand to other pipelines (the data-plane workers). */
+  standbyState(): StandbyState {
+    return { all: this.standbyAll, vips: [...this.standby] };
+  }
+
+  /** Replaces the standby state with one taken from another pipeline (standbyState()). */
+  setStandbyState(s: StandbyState): void {
+    this.standby.clear();
+    for (const v of s.vips) this.standby.add(v >>> 0);
+    this.standbyAll = s.all;
     this.anyStandby = this.standbyAll || this.standby.size !== 0;
   }
 

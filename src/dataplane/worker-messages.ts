@@ -3,6 +3,7 @@
 
 import type { ConnSnapshot } from '../ipvsadm/snapshot';
 import type { FanoutKey } from '../io/fanout';
+import type { StandbyState } from './pipeline';
 import type { CounterLayout } from './shared-counters';
 import type { WorkerModel } from './worker-model';
 
@@ -26,6 +27,7 @@ export interface WorkerInit {
 
 export type ToWorker =
   | { type: 'model'; model: WorkerModel }
+  | { type: 'standby'; state: StandbyState }
   | { type: 'conns'; id: number }
   | { type: 'stop' };
 

@@ -5,8 +5,8 @@
 // then forwards until told to stop.
 //
 // Between RX blocks it takes the main thread's messages: a new model (services, dests,
-// MACs, timeouts; src/dataplane/worker-model.ts), a request for its connection list
-// (`-L -c`), stop. After every block and every clock tick it publishes its counters
+// MACs, timeouts; src/dataplane/worker-model.ts), the VIPs to stand by for (VRRP backup,
+// --standby), a request for its connection list (`-L -c`), stop. After every block and every clock tick it publishes its counters
 // (src/dataplane/shard-publisher.ts). It never resolves neighbours or answers ARP: the
 // main thread does, and its socket is the only one that receives ARP.
 
@@ -55,6 +55,8 @@ function main(): void {
       }
       publisher.sync();
       shared.setApplied(init.index, m.model.version);
+    } else if (m.type === 'standby') {
+      pipeline.setStandbyState(m.state);
     } else if (m.type === 'conns') {
       post({ type: 'conns', id: m.id, conns: connections(director) });
     } else if (m.type === 'stop') {

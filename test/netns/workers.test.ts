@@ -7,6 +7,7 @@
 //     datagrams follow rr; `tsvsadm -L -n --stats` sums match what the real servers count;
 //   - a kept-alive connection and a long TCP stream survive a `tsvsadm -e` weight change
 //     and a SIGHUP reload (the change reaches every worker between blocks);
+//   - standby (SIGUSR2) reaches every worker: no datagram is forwarded until SIGUSR1;
 //   - SIGTERM stops every worker and the daemon exits 0.
 // Every wait is bounded; everything started here is stopped by its PID in a finally.
 
@@ -190,6 +191,28 @@ test('tsvs daemon --workers 2 in a namespace lab', { skip, timeout: 170_000 }, a
         await Promise.race([ka.closed, sleep(2000)]);
         const listing = await adm(['-L', '-n']);
         assert.match(listing, /192\.0\.2\.11:80\s+Route\s+2\s/, `the SIGHUP weights apply:\n${listing}`);
+      });
+
+      await t.test('standby (SIGUSR2) reaches every worker: nothing forwarded; SIGUSR1 forwards again', async () => {
+        const forwarded = () => status().workers!.reduce((n, w) => n + w.forwarded, 0);
+        const udpRound = async () => {
+          let replies = 0;
+          for (let k = 0; k < 4; k++) replies += (await udpSend(lab, vip, 7, [`s${k}a`, `s${k}b`, `s${k}c`], { timeoutMs: 1000 })).length;
+          return replies;
+        };
+        daemon.signal('SIGUSR2');
+        await until(() => /standby: not answering for the VIPs/.test(daemon.err), 5000, () => `the standby line: ${daemon.err}`);
+        await sleep(1200);
+        const rsBefore = await Promise.all(lab.realServers.map((rs) => rsStats(lab, rs)));
+        const fwdBefore = forwarded();
+        assert.equal(await udpRound(), 0, 'no UDP reply through a standby director');
+        await sleep(1500); // the status file is rewritten every second
+        const rsAfter = await Promise.all(lab.realServers.map((rs) => rsStats(lab, rs)));
+        assert.equal(rsAfter.reduce((n, a, i) => n + a.udpDatagrams - rsBefore[i].udpDatagrams, 0), 0, 'no datagram reached a real server');
+        assert.equal(forwarded(), fwdBefore, `no worker forwarded: ${JSON.stringify(status().workers)}`);
+        daemon.signal('SIGUSR1');
+        await until(() => /active: taking over the VIPs/.test(daemon.err), 5000, () => `the active line: ${daemon.err}`);
+        assert.ok(await udpRound() >= 10, 'UDP answered again once active');
       });
 
       await t.test('SIGTERM stops every worker; exit 0', async () => {
