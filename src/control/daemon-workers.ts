@@ -62,6 +62,7 @@ export class DataPlaneWorkers {
     this.shared = new SharedCounters(layout);
     this.aggregator = new CounterAggregator(this.shared, director, pipelineStats, this.slots.slotOf);
     director.services.idReusable = (id) => this.aggregator.idFree(id);
+    director.services.limits = { maxServices: layout.maxServices, maxDestIds: layout.maxDests };
     this.log = opts.log;
     this.poolOpts = {
       init: {

@@ -27,4 +27,6 @@ export const ERR = {
   noDaemon: () => new IpvsError('ESRCH', 'No daemon is running'),
   /** --mcast-interface names no interface: strerror(ENODEV). */
   noDevice: () => new IpvsError('ENODEV', 'No such device'),
+  /** A fixed-size table is full (the worker threads' shared counters): ENOMEM, with the limit named. */
+  tableFull: (what: string, max: number) => new IpvsError('ENOMEM', `Memory allocation problem: at most ${max} ${what} with worker threads`),
 };

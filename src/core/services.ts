@@ -75,6 +75,11 @@ export class ServiceTable {
    * null: always (one thread).
    */
   idReusable: ((id: number) => boolean) | null = null;
+  /**
+   * With worker shards: the shared counters have fixed room (src/dataplane/shared-counters.ts),
+   * so adding past it is refused with ENOMEM instead of going uncounted. null: no limit.
+   */
+  limits: { maxServices: number; maxDestIds: number } | null = null;
 
   find(ref: ServiceRef): Service | undefined {
     return this.byKey.get(serviceKey(ref.af, ref.fwmark ? IPPROTO_TCP : ref.proto, ref.addr, ref.port, ref.fwmark));
@@ -89,6 +94,7 @@ export class ServiceTable {
     const key = serviceKey(spec.af, proto, spec.addr, spec.port, spec.fwmark);
     if (this.byKey.has(key)) throw ERR.serviceExists();
     checkServiceSpec(spec);
+    if (this.limits && this.services.length >= this.limits.maxServices) throw ERR.tableFull('services', this.limits.maxServices);
     const svc = new Service(this.nextServiceId++, spec.af, proto, spec.addr, spec.port, spec.fwmark, placeholder);
     applyServiceSpec(svc, spec);
     svc.scheduler = factory(svc);
@@ -150,6 +156,7 @@ export class ServiceTable {
       dest.lThreshold = spec.lThreshold;
     } else {
       const newId = id ?? this.takeDestId();
+      if (this.limits && newId >= this.limits.maxDestIds) throw ERR.tableFull('real servers (deleted ones still in use count)', this.limits.maxDestIds - 1);
       if (this.dests[newId]) throw new Error(`dest id ${newId} is in use`);
       while (this.dests.length < newId) this.dests.push(null);
       dest = new Dest(newId, svc, spec.addr, port, spec.weight, spec.fwd);

@@ -270,3 +270,17 @@ test('rate estimator: a steady 100 conn/s and 1000 pkt/s converge to those rates
   assert.equal(a.stats.est.rates.cps, 0);
   assert.ok(a.activeConns > 0, '-Z keeps Active/InAct');
 });
+
+test('limits (worker threads): a service or real server past the shared counters is refused with ENOMEM, nothing half-added', () => {
+  const d = new Director();
+  d.services.limits = { maxServices: 2, maxDestIds: 3 }; // dest ids 1 and 2
+  const ref = tcpService(d);
+  addDest(d, ref, '192.0.2.11');
+  addDest(d, ref, '192.0.2.12');
+  assert.throws(() => addDest(d, ref, '192.0.2.13'), (e: Error & { code?: string }) => e.code === 'ENOMEM' && /at most 2 real servers/.test(e.message));
+  assert.equal(d.services.find(ref)!.dests.length, 2);
+  d.services.addService({ af: AF_INET, proto: IPPROTO_UDP, addr: Addr.v4(VIP), port: 53, fwmark: 0 });
+  assert.throws(() => d.services.addService({ af: AF_INET, proto: IPPROTO_UDP, addr: Addr.v4(VIP), port: 54, fwmark: 0 }),
+    (e: Error & { code?: string }) => e.code === 'ENOMEM' && /at most 2 services/.test(e.message));
+  assert.equal(d.services.services.length, 2);
+});
