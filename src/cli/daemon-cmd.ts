@@ -91,7 +91,7 @@ Options:
   --steer-softirq     set the interface's RPS masks to the CPUs without a worker (and
                       restore them at stop), so receive softirq never shares a core
                       with a worker
-Connection sync (one worker only: --workers 1):
+Connection sync (with --workers, each worker syncs its own shard of the table):
   fixed roles     'tsvsadm --start-daemon master|backup ...' or the config's
                   'sync: { state: master|backup|both, ... }'
   following VRRP  keepalived.conf global_defs 'lvs_sync_daemon IF [inst] INSTANCE [id N]
@@ -321,10 +321,6 @@ export async function run(argv: string[]): Promise<number> {
     backend.close();
     throw new UsageError(`tsvs daemon: ${ha.problem}`, 2);
   }
-  if ((syncConf || ha.follow) && nWorkers > 1) {
-    backend.close();
-    throw new UsageError('tsvs daemon: connection sync runs with one worker only for now (use --workers 1)', 2);
-  }
   // A worker that dies stops the daemon (exit 1): set once the run loop below exists.
   let onFatal: (msg: string) => void = () => {};
   const workers = nWorkers > 1
@@ -374,7 +370,7 @@ export async function run(argv: string[]): Promise<number> {
   // stops here, before it touches the interface.
   let control: ControlServer;
   try {
-    control = await ControlServer.start({ path: socketPath(values.socket), director: daemon.director, afterChange: () => daemon.controlChanged(), log, sync: daemon.workers ? undefined : daemon.sync, ...controlHooks(daemon) });
+    control = await ControlServer.start({ path: socketPath(values.socket), director: daemon.director, afterChange: () => daemon.controlChanged(), log, sync: daemon.sync, ...controlHooks(daemon) });
   } catch (e) {
     backend.close();
     throw new UsageError(`tsvs daemon: ${(e as Error).message}`, 1);

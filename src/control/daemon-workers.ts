@@ -13,7 +13,10 @@ import { buildModel } from '../dataplane/worker-model';
 import { CounterAggregator } from './counter-aggregator';
 import { ServiceSlots } from './service-slots';
 import { WorkerPool, type WorkerPoolOptions } from './worker-pool';
-import { FLOW_KEY, keyForPersistence, type FanoutKey } from '../io/fanout';
+import { FLOW_KEY, keyForPersistence, workerForFlow, type FanoutKey } from '../io/fanout';
+import type { AppliedCounts, SyncEntry } from '../ha/sync/backup';
+import type { ShardMasterConfig, ShardMasterOutput, SyncShards } from '../ha/sync/shards';
+import type { ToWorker } from '../dataplane/worker-messages';
 import { AF_INET } from '../core/constants';
 import { formatV4 } from '../core/addr';
 
@@ -37,7 +40,7 @@ export interface WorkerFigures {
   conns: number;
 }
 
-export class DataPlaneWorkers {
+export class DataPlaneWorkers implements SyncShards {
   readonly shared: SharedCounters;
   private pool: WorkerPool | null = null;
   private readonly poolOpts: Omit<WorkerPoolOptions, 'init'> & { init: Omit<WorkerPoolOptions['init'], 'fanoutKey'> };
@@ -50,6 +53,10 @@ export class DataPlaneWorkers {
   private version = 0;
   private started = false;
   private standby: StandbyState = { all: false, vips: [] };
+  /** The sync master to start in every worker once they run (set before start()). */
+  private syncMaster: Extract<ToWorker, { type: 'syncMaster' }> | null = null;
+  onMasterOutput: ((shard: number, out: ShardMasterOutput) => void) | null = null;
+  onApplied: ((shard: number, counts: AppliedCounts) => void) | null = null;
   private readonly cpus: number[];
 
   constructor(
@@ -90,11 +97,36 @@ export class DataPlaneWorkers {
       ? `fanout: by client network (address & ${formatV4(this.fanoutKey.mask)}): persistent services keep a client on one worker`
       : 'fanout: by flow (client address ^ source port)');
     this.pool = new WorkerPool({ ...this.poolOpts, init: { ...this.poolOpts.init, fanoutKey: this.fanoutKey } });
+    this.pool.onSync = (i, m) => {
+      if (m.type === 'syncOut') this.onMasterOutput?.(i, m.out);
+      else this.onApplied?.(i, m.counts);
+    };
     await this.pool.start();
     this.started = true;
     // Standby first: a worker must know which VIPs to leave alone before it learns them.
     this.pool.sendStandby(this.standby);
     this.push();
+    if (this.syncMaster) this.pool.post(this.syncMaster);
+  }
+
+  // ---------------------------------------------------------------- SyncShards (src/ha/sync/shards.ts)
+
+  shardOf(proto: number, caddr: number, cport: number): number {
+    return workerForFlow(proto, caddr, cport, this.cpus.length, false, this.fanoutKey);
+  }
+
+  startMaster(gen: number, cfg: ShardMasterConfig): void {
+    this.syncMaster = { type: 'syncMaster', gen, cfg };
+    if (this.started) this.pool?.post(this.syncMaster);
+  }
+
+  stopMaster(gen: number): void {
+    if (this.syncMaster?.gen === gen) this.syncMaster = null;
+    if (this.started) this.pool?.post({ type: 'syncMasterStop', gen });
+  }
+
+  apply(shard: number, version: number, threshold: number, entries: SyncEntry[]): void {
+    if (this.started) this.pool?.postTo(shard, { type: 'syncApply', version, threshold, entries });
   }
 
   /**

@@ -111,7 +111,7 @@ export class Daemon {
       this.workers?.push(); // the workers forward with the MACs resolved here
     };
     this.director.services.onDestRemoved = (d: Dest) => this.neighbours.untrack(d);
-    this.sync = new SyncManager(this.director, { log: this.log, rules: opts.syncRules, version: opts.syncVersion });
+    this.sync = new SyncManager(this.director, { log: this.log, rules: opts.syncRules, version: opts.syncVersion, shards: this.workers });
     this.active = !opts.standby;
     this.pipeline.setAllVipsActive(this.active);
     this.workers?.setStandby(this.pipeline.standbyState());

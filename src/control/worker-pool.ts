@@ -3,8 +3,9 @@
 // start() launches them ONE AFTER ANOTHER, each only when the previous one reported that
 // its socket joined the fanout group: the kernel numbers a group's sockets in join order,
 // and workerForFlow() (src/io/fanout.ts) relies on worker i being socket i.
-// send() posts a model to every worker, sendStandby() the VIPs they stand by for; connections() gathers every shard's connection
-// list for `-L -c` (bounded wait). A worker that dies or reports a fatal error while the
+// send() posts a model to every worker, sendStandby() the VIPs they stand by for, post() and
+// postTo() any other message (connection sync); connections() gathers every shard's
+// connection list for `-L -c` (bounded wait); onSync receives the workers' sync reports. A worker that dies or reports a fatal error while the
 // daemon runs is logged and `onFatal` is called: the daemon then exits non-zero rather
 // than forward at part capacity. stop() asks each worker to close its socket, and
 // terminates any that has not gone within two seconds.
@@ -35,6 +36,8 @@ export class WorkerPool {
   private stopping = false;
   private nextReq = 1;
   private readonly pending = new Map<number, { want: number; got: ConnSnapshot[][]; done: (c: ConnSnapshot[]) => void }>();
+  /** Connection-sync reports of worker i (syncOut, syncApplied): the DataPlaneWorkers route them. */
+  onSync: ((i: number, m: Extract<FromWorker, { type: 'syncOut' | 'syncApplied' }>) => void) | null = null;
 
   constructor(private readonly opts: WorkerPoolOptions) {}
 
@@ -83,8 +86,14 @@ export class WorkerPool {
     this.post({ type: 'standby', state });
   }
 
-  private post(m: ToWorker): void {
+  /** Posts a message to every worker. */
+  post(m: ToWorker): void {
     for (const w of this.workers) w.postMessage(m);
+  }
+
+  /** Posts a message to worker i. */
+  postTo(i: number, m: ToWorker): void {
+    this.workers[i]?.postMessage(m);
   }
 
   /** Every shard's connections (`-L -c`); a shard that does not answer in time is left out and logged. */
@@ -122,6 +131,7 @@ export class WorkerPool {
     w.on('message', (m: FromWorker) => {
       if (m.type === 'log') this.opts.log(m.msg);
       else if (m.type === 'fatal') this.fatal(`worker ${i}: ${m.msg}`);
+      else if (m.type === 'syncOut' || m.type === 'syncApplied') this.onSync?.(i, m);
       else if (m.type === 'conns') {
         const p = this.pending.get(m.id);
         if (!p) return;

@@ -4,6 +4,8 @@
 import type { ConnSnapshot } from '../ipvsadm/snapshot';
 import type { FanoutKey } from '../io/fanout';
 import type { StandbyState } from './pipeline';
+import type { AppliedCounts, SyncEntry } from '../ha/sync/backup';
+import type { ShardMasterConfig, ShardMasterOutput } from '../ha/sync/shards';
 import type { CounterLayout } from './shared-counters';
 import type { WorkerModel } from './worker-model';
 
@@ -28,6 +30,9 @@ export interface WorkerInit {
 export type ToWorker =
   | { type: 'model'; model: WorkerModel }
   | { type: 'standby'; state: StandbyState }
+  | { type: 'syncMaster'; gen: number; cfg: ShardMasterConfig }
+  | { type: 'syncMasterStop'; gen: number }
+  | { type: 'syncApply'; version: number; threshold: number; entries: SyncEntry[] }
   | { type: 'conns'; id: number }
   | { type: 'stop' };
 
@@ -35,4 +40,6 @@ export type FromWorker =
   | { type: 'ready'; cpus: number[] }
   | { type: 'log'; msg: string }
   | { type: 'conns'; id: number; conns: ConnSnapshot[] }
+  | { type: 'syncOut'; out: ShardMasterOutput }
+  | { type: 'syncApplied'; counts: AppliedCounts }
   | { type: 'fatal'; msg: string };

@@ -6,7 +6,8 @@
 //
 // Between RX blocks it takes the main thread's messages: a new model (services, dests,
 // MACs, timeouts; src/dataplane/worker-model.ts), the VIPs to stand by for (VRRP backup,
-// --standby), a request for its connection list (`-L -c`), stop. After every block and every clock tick it publishes its counters
+// --standby), connection sync for its shard (src/dataplane/shard-sync.ts: start or stop
+// the sync master, apply backup entries), a request for its connection list (`-L -c`), stop. After every block and every clock tick it publishes its counters
 // (src/dataplane/shard-publisher.ts). It never resolves neighbours or answers ARP: the
 // main thread does, and its socket is the only one that receives ARP.
 
@@ -17,6 +18,7 @@ import { native } from '../io/native';
 import { openCapture } from '../io/open-capture';
 import { Pipeline } from './pipeline';
 import { ShardPublisher } from './shard-publisher';
+import { ShardSync } from './shard-sync';
 import { SharedCounters } from './shared-counters';
 import type { FromWorker, ToWorker, WorkerInit } from './worker-messages';
 import { applyModel } from './worker-model';
@@ -38,6 +40,7 @@ function main(): void {
   const pipeline = new Pipeline(director, backend, init.ourIp, null);
   const shared = new SharedCounters(init.layout, init.sab);
   const publisher = new ShardPublisher(shared, init.index, director, pipeline.stats);
+  const sync = new ShardSync(director, (out) => post({ type: 'syncOut', out }), (counts) => post({ type: 'syncApplied', counts }));
   let vipsKey = '';
 
   port.on('message', (m: ToWorker) => {
@@ -57,9 +60,17 @@ function main(): void {
       shared.setApplied(init.index, m.model.version);
     } else if (m.type === 'standby') {
       pipeline.setStandbyState(m.state);
+    } else if (m.type === 'syncMaster') {
+      sync.startMaster(m.gen, m.cfg);
+    } else if (m.type === 'syncMasterStop') {
+      sync.stopMaster(m.gen);
+    } else if (m.type === 'syncApply') {
+      sync.apply(m.version, m.threshold, m.entries);
+      publisher.sync();
     } else if (m.type === 'conns') {
       post({ type: 'conns', id: m.id, conns: connections(director) });
     } else if (m.type === 'stop') {
+      sync.close();
       clearInterval(timer);
       backend.stop();
       backend.close();

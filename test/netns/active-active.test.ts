@@ -24,7 +24,8 @@ import { withLab, labSkipReason } from '../../src/lab/fixture';
 import { run } from '../../src/lab/run';
 import type { Lab } from '../../src/lab/state';
 import { hasNative } from '../../src/io/native';
-import { Bg, sleep, until } from './helpers/bg';
+import { Bg, BgGroup, sleep, until } from './helpers/bg';
+import { connsOf } from './helpers/conn-listing';
 
 const ROOT = join(__dirname, '..', '..');
 const TSVS = join(ROOT, 'src', 'cli', 'tsvs.js');
@@ -34,23 +35,12 @@ const CLIENTS = join(__dirname, 'helpers', 'sync-clients.js');
 
 const skip = labSkipReason() ?? (!hasNative() ? 'the native addon is not built (npm run build:native)' : undefined);
 
-const started: Bg[] = [];
-function bg(ns: string, argv: string[]): Bg {
-  const b = new Bg(ns, argv);
-  started.push(b);
-  return b;
-}
+const started = new BgGroup();
+const bg = (ns: string, argv: string[]): Bg => started.start(ns, argv);
 
 async function listConns(sock: string, port: number): Promise<Map<number, string>> {
   const r = await run([process.execPath, TSVSADM, '-L', '-c', '-n'], { check: false, timeoutMs: 15_000, env: { ...process.env, TSVS_SOCKET: sock } });
-  const m = new Map<number, string>();
-  for (const line of r.stdout.split('\n')) {
-    const f = line.trim().split(/\s+/);
-    if (f[0] !== 'TCP' || !f[4]?.endsWith(`:${port}`)) continue;
-    const cport = Number(f[3].split(':')[1]);
-    if (cport !== 0) m.set(cport, f[5].split(':')[0]);
-  }
-  return m;
+  return connsOf(r.stdout, port);
 }
 
 function config(lab: Lab): string {
@@ -176,11 +166,11 @@ test('active-active: both directors schedule, each learns the other\'s conns, tr
         assert.equal(onB.applied_created, c1.ports.length + 1, 'B created exactly clients 1 (20 idle + 1 stream) from sync');
         assert.equal(onA.applied_created, c2.ports.length + 1, 'A created exactly clients 2 (10 idle + 1 stream): nothing of its own came back');
       } finally {
-        for (const b of started.splice(0)) if (b.running) await b.stop('SIGTERM', 2000);
+        await started.stopAll();
       }
     });
   } finally {
-    for (const b of started.splice(0)) if (b.running) await b.stop('SIGTERM', 2000);
+    await started.stopAll();
     rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -13,6 +13,8 @@
 //     full table walk of B arrived), then preempts; every connection answers again (round
 //     3) from the same real server, and the stream ends intact (bytes and hash checked);
 //   - sync off: the connections lost are counted.
+// Then SIGKILL with sync on once more with `--workers 2` on both directors (each worker
+// syncs its shard of the table; the catch-up waits for markers of whole passes).
 // Also: malformed sync datagrams sent from the client to 224.0.0.81:8848 are counted by
 // reason on the backup, nothing applied, no crash.
 // The numbers go to bench/results/failover.json. Every wait is bounded; every process
@@ -83,13 +85,13 @@ ${sync ? `sync:
 }
 
 class Director extends TestDirector {
-  constructor(ns: string, ip: string, mac: string, dir: string, tag: string) {
+  constructor(ns: string, ip: string, mac: string, dir: string, tag: string, private readonly workers: number) {
     super(ns, ip, mac, dir, tag, startBg);
   }
   async start(cfg: string): Promise<void> {
     const f = join(this.dir, `${this.tag}.yaml`);
     writeFileSync(f, cfg);
-    await this.launch(['--config', f, '--no-early-drop']);
+    await this.launch(['--config', f, '--no-early-drop', '--workers', String(this.workers)]);
   }
   override async waitState(state: string, ms: number): Promise<number> {
     return super.waitState(state, ms, 50);
@@ -140,11 +142,11 @@ d.bind(0, '${lab.client.ip}', () => {
   await nsRun(lab.client.ns, [process.execPath, '-e', script], { timeoutMs: 5000 });
 }
 
-async function scenario(t: TestContext, lab: Lab, dir: string, cap: { frames(): Frame[] }, how: 'sigkill' | 'linkdown', sync: boolean): Promise<void> {
+async function scenario(t: TestContext, lab: Lab, dir: string, cap: { frames(): Frame[] }, how: 'sigkill' | 'linkdown', sync: boolean, workers = 1): Promise<void> {
   const d2 = lab.director2!;
-  const A = new Director(lab.director.ns, lab.director.ip, lab.director.mac, dir, 'A');
-  const B = new Director(d2.ns, d2.ip, d2.mac, dir, 'B');
-  const key = `${how}_sync_${sync ? 'on' : 'off'}`;
+  const A = new Director(lab.director.ns, lab.director.ip, lab.director.mac, dir, 'A', workers);
+  const B = new Director(d2.ns, d2.ip, d2.mac, dir, 'B', workers);
+  const key = `${how}_sync_${sync ? 'on' : 'off'}${workers > 1 ? `_workers_${workers}` : ''}`;
   let cl: Bg | null = null;
   try {
     await A.start(config(150, sync));
@@ -253,6 +255,9 @@ test('failover with and without connection sync: SIGKILL and unplugged master, r
           await t.test(`${how}, sync ${sync ? 'on' : 'off'}`, async (t) => scenario(t, lab, dir, cap, how, sync));
         }
       }
+      // both directors with two data-plane workers: each worker syncs its shard, the
+      // backup's entries go to the worker of their flow, one marker per pass of all shards
+      await t.test('sigkill, sync on, --workers 2', async (t) => scenario(t, lab, dir, cap, 'sigkill', true, 2));
     } finally {
       for (const b of started.splice(0).reverse()) if (b.running) await b.stop('SIGTERM', 3000);
       const out = join(ROOT, '..', 'bench', 'results');

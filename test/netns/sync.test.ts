@@ -1,6 +1,8 @@
 // Connection sync and take-over between two directors (needs root). A flat lab with two
 // directors on the LAN (`directors: 2`: A = director .2, B = director2 .3) and 2 real
-// servers; both run the same rules (HTTP :80 and a stream sink :9000, rr, DR).
+// servers; both run the same rules (HTTP :80 and a stream sink :9000, rr, DR). The whole
+// test runs twice: one data-plane thread, and --workers 2 on both directors (each worker
+// syncs its own shard; B hands every synced conn to the worker that will see its packets).
 //   - A runs a master sync daemon, B runs standby (--standby: no ARP answers for the VIP,
 //     no gratuitous ARP) with a backup sync daemon (tsvsadm --start-daemon on each control
 //     socket); -L --daemon prints as ipvsadm.
@@ -21,7 +23,8 @@ import { join } from 'node:path';
 import { withLab, labSkipReason } from '../../src/lab/fixture';
 import { run } from '../../src/lab/run';
 import { hasNative } from '../../src/io/native';
-import { Bg, sleep, until } from './helpers/bg';
+import { Bg, BgGroup, sleep, until } from './helpers/bg';
+import { connsOf } from './helpers/conn-listing';
 
 const ROOT = join(__dirname, '..', '..');
 const TSVS = join(ROOT, 'src', 'cli', 'tsvs.js');
@@ -32,31 +35,16 @@ const IDLE = 20;
 
 const skip = labSkipReason() ?? (!hasNative() ? 'the native addon is not built (npm run build:native)' : undefined);
 
-const started: Bg[] = [];
-function bg(ns: string, argv: string[]): Bg {
-  const b = new Bg(ns, argv);
-  started.push(b);
-  return b;
-}
+const started = new BgGroup();
+const bg = (ns: string, argv: string[]): Bg => started.start(ns, argv);
 
 async function tsvsadm(sock: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const r = await run([process.execPath, TSVSADM, ...args], { check: false, timeoutMs: 15_000, env: { ...process.env, TSVS_SOCKET: sock } });
   return { code: r.code ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
-/** `-L -c -n` rows as client port -> real server, for conns to VIP:port. */
-function connsOf(listing: string, port: number): Map<number, string> {
-  const m = new Map<number, string>();
-  for (const line of listing.split('\n')) {
-    const f = line.trim().split(/\s+/);
-    if (f[0] !== 'TCP' || !f[4]?.endsWith(`:${port}`)) continue;
-    const cport = Number(f[3].split(':')[1]);
-    if (cport !== 0) m.set(cport, f[5].split(':')[0]);
-  }
-  return m;
-}
 
-test('two directors: the backup learns every conn and takes over without breaking them', { skip, timeout: 240_000 }, async () => {
+for (const workers of [1, 2]) test(`two directors, --workers ${workers}: the backup learns every conn and takes over without breaking them`, { skip, timeout: 240_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tsvs-sync-'));
   try {
     await withLab({ realServers: 2, directors: 2 }, async (lab) => {
@@ -74,8 +62,8 @@ test('two directors: the backup learns every conn and takes over without breakin
       }
       const sockA = join(dir, 'a.sock');
       const sockB = join(dir, 'b.sock');
-      const da = bg(A.ns, [process.execPath, TSVS, 'daemon', '--interface', A.ifname, '--socket', sockA, '--rules', rules, '--no-early-drop']);
-      const db = bg(B.ns, [process.execPath, TSVS, 'daemon', '--interface', B.ifname, '--socket', sockB, '--rules', rules, '--no-early-drop', '--standby']);
+      const da = bg(A.ns, [process.execPath, TSVS, 'daemon', '--interface', A.ifname, '--socket', sockA, '--rules', rules, '--no-early-drop', '--workers', String(workers)]);
+      const db = bg(B.ns, [process.execPath, TSVS, 'daemon', '--interface', B.ifname, '--socket', sockB, '--rules', rules, '--no-early-drop', '--standby', '--workers', String(workers)]);
       await until(() => /control socket/.test(da.err) || !da.running, 15_000, () => `daemon A: ${da.err}`);
       await until(() => /control socket/.test(db.err) || !db.running, 15_000, () => `daemon B: ${db.err}`);
       assert.ok(da.running && db.running, `${da.err}\n${db.err}`);
@@ -114,7 +102,7 @@ test('two directors: the backup learns every conn and takes over without breakin
       for (const p of ready.ports) assert.equal(listB.get(p), listA.get(p), `conn ${p}: same real server on A and B`);
       const streamRsA = connsOf((await tsvsadm(sockA, ['-L', '-c', '-n'])).stdout, 9000).get(ready.streamPort);
       assert.equal(connsOf((await tsvsadm(sockB, ['-L', '-c', '-n'])).stdout, 9000).get(ready.streamPort), streamRsA);
-      process.stderr.write(`sync: backup listed ${IDLE} idle conns + 1 stream ${seenMs} ms after they were open (incl. one GET round)\n`);
+      process.stderr.write(`sync (${workers} worker${workers > 1 ? 's' : ''}): backup listed ${IDLE} idle conns + 1 stream ${seenMs} ms after they were open (incl. one GET round)\n`);
 
       // take-over: A dies, B becomes active (gratuitous ARP)
       await sleep(1000);
@@ -134,15 +122,15 @@ test('two directors: the backup learns every conn and takes over without breakin
       await until(() => /"stream":/.test(cl.out) || /streamClosedEarly/.test(cl.out), 20_000, () => `stream end: ${cl.out}`);
       const st = (JSON.parse(cl.out.split('\n').find((l) => l.includes('"stream"'))!) as { stream: { reply: string; bytes: number; sha256: string; maxGapMs: number } }).stream;
       assert.equal(st.reply, `${streamRsA === lab.realServers[0].ip ? lab.realServers[0].name : lab.realServers[1].name} ${st.bytes} ${st.sha256}`);
-      process.stderr.write(`sync: take-over ${Date.now() - tKill} ms total; stream ${st.bytes} bytes intact, longest write stall ${st.maxGapMs} ms\n`);
+      process.stderr.write(`sync (${workers} worker${workers > 1 ? 's' : ''}): take-over ${Date.now() - tKill} ms total; stream ${st.bytes} bytes intact, longest write stall ${st.maxGapMs} ms\n`);
       const status = await tsvsadm(sockB, ['-L', '--daemon']);
       assert.equal(status.code, 0);
      } finally {
-      for (const b of started.splice(0)) if (b.running) await b.stop('SIGTERM', 2000);
+      await started.stopAll();
      }
     });
   } finally {
-    for (const b of started.splice(0)) if (b.running) await b.stop('SIGTERM', 2000);
+    await started.stopAll();
     rmSync(dir, { recursive: true, force: true });
   }
 });

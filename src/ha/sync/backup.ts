@@ -48,6 +48,9 @@ export const V0_TEMPLATE_TIMEOUT = 180;
 /** Number of SCTP states in IPVS (IP_VS_SCTP_S_LAST). */
 const SCTP_STATES = 15;
 
+/** The fields of a sync entry that applying reads (a SyncConn, or its copy sent to a shard). */
+export type SyncEntry = Pick<SyncConn, 'af' | 'protocol' | 'flags' | 'state' | 'cport' | 'vport' | 'dport' | 'fwmark' | 'timeout' | 'caddr' | 'vaddr' | 'daddr' | 'peName'>;
+
 export const BACKUP_SKIP_REASONS = [
   'bad_flags', 'unknown_protocol', 'bad_state', 'ipv6', 'unknown_pe', 'no_service', 'no_dest', 'dest_conflict', 'table_full',
 ] as const;
@@ -85,6 +88,19 @@ export interface SyncBackupOptions {
   threshold?: number;
   /** Told of every accepted message: its entry count (0 = an end-of-walk marker). */
   onAccepted?: (entries: number) => void;
+  /**
+   * The table is sharded over data-plane workers (shards.ts): every entry of an accepted
+   * message goes here instead of being applied to `director`; the shards apply it and
+   * their results come back through addApplied().
+   */
+  handOff?: (msg: SyncMessage) => void;
+}
+
+/** What applying some entries did (a shard's report, see addApplied). */
+export interface AppliedCounts {
+  created: number;
+  updated: number;
+  skipped: Partial<Record<BackupSkipReason, number>>;
 }
 
 export class SyncBackup {
@@ -93,11 +109,21 @@ export class SyncBackup {
   private readonly threshold: number;
   private readonly msg = new SyncMessage();
   private readonly onAccepted: ((entries: number) => void) | undefined;
+  private readonly handOff: ((msg: SyncMessage) => void) | undefined;
 
   constructor(private readonly director: Director, o: SyncBackupOptions) {
     this.syncid = o.syncid & 0xff;
     this.threshold = o.threshold ?? 3;
     this.onAccepted = o.onAccepted;
+    this.handOff = o.handOff;
+  }
+
+  /** Adds what a shard reports it applied (handOff). */
+  addApplied(a: AppliedCounts): void {
+    const c = this.counters;
+    c.created += a.created;
+    c.updated += a.updated;
+    for (const [why, n] of Object.entries(a.skipped)) c.skipped[why] = (c.skipped[why] ?? 0) + (n ?? 0);
   }
 
   /** One received datagram. Returns the SYNC_E_* reason (0 when applied). */
@@ -114,6 +140,11 @@ export class SyncBackup {
     c.msgs++;
     c.conns += msg.count;
     if (msg.count === 0) c.markers++;
+    if (this.handOff) {
+      if (msg.count > 0) this.handOff(msg);
+      this.onAccepted?.(msg.count);
+      return SYNC_OK;
+    }
     for (let i = 0; i < msg.count; i++) {
       const why = this.apply(msg.conns[i], msg.version);
       if (why !== null) c.skipped[why]++;
@@ -123,7 +154,7 @@ export class SyncBackup {
   }
 
   /** Applies one entry (rules 1-6 of the header); null when applied, else why it was skipped. */
-  apply(e: SyncConn, version: number): BackupSkipReason | null {
+  apply(e: SyncEntry, version: number): BackupSkipReason | null {
     const d = this.director;
     const t = d.conns;
     const template = (e.flags & IP_VS_CONN_F_TEMPLATE) !== 0;
@@ -180,7 +211,7 @@ export class SyncBackup {
     return null;
   }
 
-  private findDest(e: SyncConn, template: boolean): Dest | 'no_service' | 'no_dest' {
+  private findDest(e: SyncEntry, template: boolean): Dest | 'no_service' | 'no_dest' {
     const d = this.director;
     let svc;
     if (e.fwmark !== 0) svc = d.index.findFwmark(AF_INET, e.fwmark);
@@ -193,7 +224,7 @@ export class SyncBackup {
     return 'no_dest';
   }
 
-  private v0Timeout(e: SyncConn, template: boolean): number {
+  private v0Timeout(e: SyncEntry, template: boolean): number {
     const to = this.director.timeouts;
     if (template) return V0_TEMPLATE_TIMEOUT;
     if (e.protocol === IPPROTO_TCP) return to.tcp[e.state];

@@ -18,6 +18,12 @@
 // backup within about that time once it needs a sync.
 // With `fullSyncPeriod` the master also walks its table (walk.ts) on the same timer.
 // Socket failures after start are logged and counted (sendErrors), never thrown.
+//
+// With data-plane workers (`shards`, shards.ts) the sockets stay here but the table side
+// runs in the workers: the master's messages come from the shards and are sent from here
+// (one end-of-walk marker when every shard finished a pass), and the backup hands each
+// accepted entry to the shard that will see its packets. A stopped master's shards still
+// report what they had recorded: its socket stays open until they all did (at most 1 s).
 
 import { createSocket, type Socket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
@@ -30,6 +36,9 @@ import { SYNC_MAXLEN_MAX } from './codec';
 import { SyncBackup } from './backup';
 import { SyncMaster, checkSendRules, DEFAULT_SEND_RULES, type SyncSendRules } from './master';
 import { TableWalker } from './walk';
+import { SyncWriter } from './codec';
+import type { AppliedCounts } from './backup';
+import { partition, type ShardMasterCounters, type ShardMasterOutput, type SyncShards } from './shards';
 
 export const SYNC_DEFAULT_GROUP = '224.0.0.81';
 export const SYNC_DEFAULT_PORT = 8848;
@@ -64,6 +73,22 @@ export interface SyncManagerOptions {
   ifaceAddr?: (ifname: string) => string | null;
   /** Backup drops datagrams from our own addresses; default true (tests over loopback turn it off). */
   dropOwn?: boolean;
+  /** The table is sharded over data-plane workers (shards.ts); null: it is `director`'s own. */
+  shards?: SyncShards | null;
+}
+
+/** A master whose table side runs in the shards. */
+interface ShardMaster {
+  gen: number;
+  /** Each shard's latest cumulative counters. */
+  perShard: ShardMasterCounters[];
+  /** Shards that finished a walk pass since the last marker. */
+  passDone: Set<number>;
+  markersSent: number;
+  /** Shards whose final output arrived (after stop). */
+  finals: number;
+  writer: SyncWriter;
+  send: (buf: Uint8Array, len: number) => void;
 }
 
 interface Running {
@@ -72,9 +97,13 @@ interface Running {
   master: SyncMaster | null;
   walker: TableWalker | null;
   backup: SyncBackup | null;
+  shard: ShardMaster | null;
   timer: NodeJS.Timeout | null;
   ready: boolean;
   sendErrors: number;
+  /** Datagrams handed to send() and not yet out: the socket closes only once this is 0. */
+  inflight: number;
+  closing: boolean;
 }
 
 /** Counters for status and metrics (flat names, numbers only). */
@@ -92,6 +121,10 @@ export class SyncManager {
   onBackupMessage: ((entries: number) => void) | null = null;
   /** Counters of daemons already stopped, so totals never go backwards. */
   private readonly retired: SyncCounters = {};
+  private readonly shards: SyncShards | null;
+  /** Stopped shard masters waiting for their shards' last output, by gen. */
+  private readonly draining = new Map<number, Running>();
+  private gen = 0;
 
   constructor(private readonly director: Director, o: SyncManagerOptions) {
     this.log = o.log;
@@ -102,6 +135,11 @@ export class SyncManager {
     this.flushMs = o.flushMs ?? 50;
     this.ifaceAddr = o.ifaceAddr ?? firstIpv4;
     this.dropOwn = o.dropOwn ?? true;
+    this.shards = o.shards ?? null;
+    if (this.shards) {
+      this.shards.onMasterOutput = (i, out) => this.fromShard(i, out);
+      this.shards.onApplied = (_i, counts) => this.appliedByShard(counts);
+    }
   }
 
   /**
@@ -123,7 +161,7 @@ export class SyncManager {
       port: spec.port || SYNC_DEFAULT_PORT, ttl: spec.ttl || SYNC_DEFAULT_TTL, peers,
     };
     const r: Running = {
-      cfg, socket: createSocket({ type: 'udp4', reuseAddr: true }), master: null, walker: null, backup: null, timer: null, ready: false, sendErrors: 0,
+      cfg, socket: createSocket({ type: 'udp4', reuseAddr: true }), master: null, walker: null, backup: null, shard: null, timer: null, ready: false, sendErrors: 0, inflight: 0, closing: false,
     };
     r.socket.on('error', (e) => {
       r.sendErrors++;
@@ -139,32 +177,28 @@ export class SyncManager {
   private startMaster(r: Running, addr: string): void {
     const { cfg } = r;
     const targets = cfg.peers.length ? cfg.peers : [cfg.group];
-    r.master = new SyncMaster(this.director, {
-      rules: this.rules, version: this.version, syncid: cfg.syncid, maxlen: cfg.maxlen,
-      send: (buf, len) => {
-        if (!r.ready) {
-          r.sendErrors++;
-          return;
-        }
-        const copy = Buffer.from(buf.subarray(0, len)); // send() is asynchronous; the writer's buffer is reused
-        for (const to of targets) {
-          r.socket.send(copy, cfg.port, to, (err) => {
-            if (err) r.sendErrors++;
-          });
-        }
-      },
-    });
-    r.socket.bind({ address: addr, port: 0 }, () => {
-      try {
-        r.socket.setMulticastInterface(addr);
-        r.socket.setMulticastTTL(cfg.ttl);
-        r.socket.setMulticastLoopback(false);
-        r.ready = true;
-      } catch (e) {
+    const send = (buf: Uint8Array, len: number) => {
+      if (!r.ready) {
         r.sendErrors++;
-        this.log(`sync master: ${(e as Error).message}`);
+        return;
       }
-    });
+      const copy = Buffer.from(buf.subarray(0, len)); // send() is asynchronous; the writer's buffer is reused
+      for (const to of targets) {
+        r.inflight++;
+        r.socket.send(copy, cfg.port, to, (err) => {
+          if (err) r.sendErrors++;
+          if (--r.inflight === 0 && r.closing) closeSocket(r);
+        });
+      }
+    };
+    this.bindMaster(r, addr);
+    if (this.shards) {
+      const gen = ++this.gen;
+      r.shard = { gen, perShard: [], passDone: new Set(), markersSent: 0, finals: 0, writer: new SyncWriter(cfg.maxlen, this.version), send };
+      this.shards.startMaster(gen, { syncid: cfg.syncid, maxlen: cfg.maxlen, version: this.version, rules: this.rules, flushMs: this.flushMs });
+      return;
+    }
+    r.master = new SyncMaster(this.director, { rules: this.rules, version: this.version, syncid: cfg.syncid, maxlen: cfg.maxlen, send });
     this.director.syncHook = r.master;
     const master = r.master;
     const walker = this.rules.fullSyncPeriod > 0 ? new TableWalker(this.director, master, this.rules.fullSyncPeriod * 1000, this.flushMs) : null;
@@ -176,10 +210,61 @@ export class SyncManager {
     r.timer.unref();
   }
 
+  private bindMaster(r: Running, addr: string): void {
+    const { cfg } = r;
+    r.socket.bind({ address: addr, port: 0 }, () => {
+      try {
+        r.socket.setMulticastInterface(addr);
+        r.socket.setMulticastTTL(cfg.ttl);
+        r.socket.setMulticastLoopback(false);
+        r.ready = true;
+      } catch (e) {
+        r.sendErrors++;
+        this.log(`sync master: ${(e as Error).message}`);
+      }
+    });
+  }
+
+  /** A shard master's output: send its messages; one marker once every shard ended a pass. */
+  private fromShard(i: number, out: ShardMasterOutput): void {
+    const cur = this.running.get('master');
+    const r = cur?.shard?.gen === out.gen ? cur : this.draining.get(out.gen);
+    const sm = r?.shard;
+    if (!r || !sm) return;
+    for (const m of out.msgs) sm.send(m, m.length);
+    sm.perShard[i] = out.counters;
+    if (out.walkEnd) {
+      sm.passDone.add(i);
+      if (sm.passDone.size === this.shards!.count) {
+        sm.passDone.clear();
+        sm.writer.begin(r.cfg.syncid);
+        sm.send(sm.writer.buf, sm.writer.finish());
+        sm.markersSent++;
+      }
+    }
+    if (out.final && ++sm.finals === this.shards!.count) this.retire(r);
+  }
+
+  /** What a shard applied for the backup: into the running backup's counters, else the totals. */
+  private appliedByShard(a: AppliedCounts): void {
+    const b = this.running.get('backup')?.backup;
+    if (b) {
+      b.addApplied(a);
+      return;
+    }
+    const t = this.retired;
+    t.applied_created = (t.applied_created ?? 0) + a.created;
+    t.applied_updated = (t.applied_updated ?? 0) + a.updated;
+    for (const [why, n] of Object.entries(a.skipped)) t[`skip_${why}`] = (t[`skip_${why}`] ?? 0) + (n ?? 0);
+  }
+
   private startBackup(r: Running, addr: string): void {
     const { cfg } = r;
+    const shards = this.shards;
+    const threshold = this.rules.threshold;
     const backup = new SyncBackup(this.director, {
-      syncid: cfg.syncid, threshold: this.rules.threshold, onAccepted: (n) => this.onBackupMessage?.(n),
+      syncid: cfg.syncid, threshold, onAccepted: (n) => this.onBackupMessage?.(n),
+      handOff: shards ? (msg) => partition(msg, shards).forEach((p, i) => p.length && shards.apply(i, msg.version, threshold, p)) : undefined,
     });
     r.backup = backup;
     const own = this.dropOwn ? ownAddresses() : new Set<string>();
@@ -213,14 +298,28 @@ export class SyncManager {
       if (this.director.syncHook === r.master) this.director.syncHook = null;
     }
     if (r.timer) clearInterval(r.timer);
-    for (const [k, v] of Object.entries(this.countersOf(r))) this.retired[k] = (this.retired[k] ?? 0) + v;
-    try {
-      r.socket.close();
-    } catch {
-      // already closed
-    }
     this.running.delete(state);
     this.log(`sync ${state} stopped`);
+    if (r.shard && this.shards) {
+      // the shards drain and report; their last messages still go out from this socket
+      this.draining.set(r.shard.gen, r);
+      this.shards.stopMaster(r.shard.gen);
+      setTimeout(() => this.retire(r), 1000).unref();
+      return;
+    }
+    this.retire(r);
+  }
+
+  /** Adds a stopped daemon's counters to the totals and closes its socket (once). */
+  private retire(r: Running): void {
+    if (r.shard) {
+      if (!this.draining.has(r.shard.gen)) return;
+      this.draining.delete(r.shard.gen);
+    }
+    for (const [k, v] of Object.entries(this.countersOf(r))) this.retired[k] = (this.retired[k] ?? 0) + v;
+    // the last messages are still on their way out (send is asynchronous): close after them
+    r.closing = true;
+    if (r.inflight === 0) closeSocket(r);
   }
 
   /** Stops everything (daemon shutdown). */
@@ -257,7 +356,7 @@ export class SyncManager {
   /** Totals over the running daemons and those stopped before. */
   counters(): SyncCounters {
     const out: SyncCounters = { ...this.retired };
-    for (const r of this.running.values()) {
+    for (const r of [...this.running.values(), ...this.draining.values()]) {
       for (const [k, v] of Object.entries(this.countersOf(r))) out[k] = (out[k] ?? 0) + v;
     }
     return out;
@@ -265,6 +364,19 @@ export class SyncManager {
 
   private countersOf(r: Running): SyncCounters {
     const out: SyncCounters = {};
+    if (r.shard) {
+      const sum = (k: keyof ShardMasterCounters) => r.shard!.perShard.reduce((n, c) => n + (c?.[k] ?? 0), 0);
+      out.master_queued = sum('queued');
+      out.master_ring_full = sum('ringFull');
+      out.master_stale = sum('stale');
+      out.master_rehash_drops = sum('rehashDrops');
+      out.sent_msgs = sum('sentMsgs') + r.shard.markersSent;
+      out.sent_conns = sum('sentConns');
+      out.send_errors = r.sendErrors;
+      out.walk_queued = sum('walkQueued');
+      out.walk_passes = r.shard.markersSent;
+      out.markers_sent = r.shard.markersSent;
+    }
     if (r.master) {
       const m = r.master.counters;
       out.master_queued = m.queued;
@@ -293,6 +405,14 @@ export class SyncManager {
       for (const [k, v] of Object.entries(b.skipped)) out[`skip_${k}`] = v;
     }
     return out;
+  }
+}
+
+function closeSocket(r: Running): void {
+  try {
+    r.socket.close();
+  } catch {
+    // already closed
   }
 }
 

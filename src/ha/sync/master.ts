@@ -94,6 +94,12 @@ export interface SyncMasterOptions {
   send: (buf: Uint8Array, len: number) => void;
   /** Ring capacity in slots (rounded up to a power of two); default 65536. */
   ringSize?: number;
+  /**
+   * A master that holds one shard of the table (a data-plane worker): at the end of a walk
+   * pass it calls this instead of sending the marker itself, after the pass's entries went
+   * to `send`; the main thread sends one marker once every shard finished a pass (shards.ts).
+   */
+  onWalkEnd?: () => void;
 }
 
 export class SyncMasterCounters {
@@ -128,6 +134,7 @@ export class SyncMaster implements ConnSyncHook {
   private readonly writer: SyncWriter;
   private readonly scratch = new SyncConn();
   private readonly send: (buf: Uint8Array, len: number) => void;
+  private readonly onWalkEnd: (() => void) | undefined;
   // refresh memory, per slot (allocated only with a refresh period)
   private readonly lastAt: Int32Array | null;
   private readonly lastEnd: Int32Array | null;
@@ -156,6 +163,7 @@ export class SyncMaster implements ConnSyncHook {
     this.version = o.version ?? SYNC_V1;
     this.writer = new SyncWriter(o.maxlen, this.version);
     this.send = o.send;
+    this.onWalkEnd = o.onWalkEnd;
     let size = 1;
     while (size < (o.ringSize ?? 65536)) size <<= 1;
     this.ring = new Int32Array(size);
@@ -361,7 +369,10 @@ export class SyncMaster implements ConnSyncHook {
       sent++;
     }
     if (w.count > 0) this.flush();
-    if (this.markerDue) {
+    if (this.markerDue && this.onWalkEnd) {
+      this.markerDue = false;
+      this.onWalkEnd();
+    } else if (this.markerDue) {
       // End-of-walk marker: a message with no entry (header only). A kernel backup reads
       // nr_conns = 0 and applies nothing (reference §3.5: entries are applied one by one).
       this.markerDue = false;

@@ -74,3 +74,18 @@ export class Bg {
     return { ...r, ms: Date.now() - t0, killed };
   }
 }
+
+/** The background processes one test started, to stop by their PIDs at its end (newest first). */
+export class BgGroup {
+  private readonly list: Bg[] = [];
+
+  start(ns: string, argv: string[]): Bg {
+    const b = new Bg(ns, argv);
+    this.list.push(b);
+    return b;
+  }
+
+  async stopAll(graceMs = 2000): Promise<void> {
+    for (const b of this.list.splice(0).reverse()) if (b.running) await b.stop('SIGTERM', graceMs);
+  }
+}
