@@ -6,7 +6,8 @@
 //      Failover time is read from a capture on the client's segment (last advert of the
 //      old master -> first advert of the new one, and its first gratuitous ARP), and the
 //      established connections (4 idle keep-alive HTTP connections, 1 slow TCP stream)
-//      that survive WITHOUT connection sync are counted.
+//      that survive WITHOUT connection sync are counted. The backup runs keepalived
+//      notify scripts (notify_backup, notify_master, notify): each change runs them.
 //   2. malformed adverts injected from the client (raw socket) are counted by reason on
 //      both directors and change nothing.
 //   3. nopreempt + "unplugged" master (its switch port set down): the backup takes over;
@@ -19,7 +20,7 @@
 
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { withLab, labSkipReason } from '../../src/lab/fixture';
@@ -79,6 +80,8 @@ interface InstOpts {
   nopreempt?: boolean;
   /** unicast_src_ip and the one unicast_peer (instead of multicast). */
   unicast?: [string, string];
+  /** A script for notify_master "S master", notify_backup "S backup" and the generic notify. */
+  notify?: string;
 }
 
 /** keepalived.conf text (read by tsvs and by keepalived alike). */
@@ -110,7 +113,7 @@ function vrrpYaml(o: InstOpts): string {
       priority: ${o.priority}
       advert_int: 1
       virtual_ipaddress: [${VIP}]
-${o.nopreempt ? '      nopreempt: true\n' : ''}${o.auth ? `      authentication: { auth_type: PASS, auth_pass: ${PASS} }\n` : ''}`;
+${o.nopreempt ? '      nopreempt: true\n' : ''}${o.auth ? `      authentication: { auth_type: PASS, auth_pass: ${PASS} }\n` : ''}${o.notify ? `      notify_master: "${o.notify} master"\n      notify_backup: "${o.notify} backup"\n      notify: ${o.notify}\n` : ''}`;
 }
 
 // ---- a tsvs director ---------------------------------------------------------------
@@ -284,7 +287,12 @@ test('VRRP: election, failover, preemption, malformed adverts, keepalived intero
       await t.test('two tsvs directors elect one master; SIGKILL of the master: the backup takes over; the old master preempts on return', async (t) => {
         const cfgA = { priority: 150, version: 2 as const, auth: true };
         await A.start(keepalivedConf(cfgA), 'conf', ['--metrics', '127.0.0.1:9101']);
-        await B.start(vrrpYaml({ priority: 100, version: 2, auth: true }), 'yaml');
+        // B's notify scripts log every state change it goes through
+        const notifyLog = join(dir, 'B.notify.log');
+        const notifySh = join(dir, 'notify.sh');
+        writeFileSync(notifySh, `#!/bin/sh\necho "$@" >> ${notifyLog}\n`, { mode: 0o755 });
+        const notified = () => (existsSync(notifyLog) ? readFileSync(notifyLog, 'utf8').trim().split('\n') : []);
+        await B.start(vrrpYaml({ priority: 100, version: 2, auth: true, notify: notifySh }), 'yaml');
         await A.waitState('MASTER', 8000);
         await B.waitState('BACKUP', 2000);
         await sleep(1500);
@@ -327,6 +335,13 @@ test('VRRP: election, failover, preemption, malformed adverts, keepalived intero
         await curlVip(lab);
         await until(async () => (await vipMac(lab)) === A.mac, 8000, 'the client learns the VIP at A again');
         record(t, 'preempt_takeback_ms_after_restart', back);
+        // keepalived's notify scripts ran on B for each change: BACKUP, MASTER, BACKUP
+        await until(() => notified().length >= 6, 5000, () => `B's notify scripts: ${notified().join(' | ')}`);
+        const sorted = (a: string[]) => [...a].sort();
+        const n = notified();
+        assert.deepEqual(sorted(n.slice(0, 2)), ['INSTANCE VI_1 BACKUP 100', 'backup']);
+        assert.deepEqual(sorted(n.slice(2, 4)), ['INSTANCE VI_1 MASTER 100', 'master']);
+        assert.deepEqual(sorted(n.slice(4, 6)), ['INSTANCE VI_1 BACKUP 100', 'backup']);
       });
 
       await t.test('malformed adverts from another namespace are counted and ignored', async (t) => {

@@ -33,7 +33,8 @@ vrrp_instance VI_1 {
     }
     garp_master_delay 2
     garp_master_repeat 3
-    notify_master /etc/keepalived/master.sh   # ignored, with a warning
+    notify_master "/etc/keepalived/master.sh 'two words' x"
+    notify /etc/keepalived/notify.sh
 }
 
 vrrp_instance VI_2 {
@@ -75,7 +76,9 @@ test('keepalived.conf: a good file', () => {
   assert.equal(b.garpMasterRepeat, 5);
   assert.equal(b.garpMasterDelaySec, 5);
   assert.ok(config.warnings.some((w) => w.startsWith('line 7:') && w.includes('vrrp_script')));
-  assert.ok(config.warnings.some((w) => w.startsWith('line 26:') && w.includes('notify_master')));
+  assert.deepEqual(a.notify, { master: ['/etc/keepalived/master.sh', 'two words', 'x'], any: ['/etc/keepalived/notify.sh'] });
+  assert.deepEqual(b.notify, {});
+  assert.ok(!config.warnings.some((w) => w.includes('notify')), 'notify scripts are run, not ignored');
   assert.ok(config.warnings.some((w) => w.startsWith('line 21:') && w.includes('dev eth0')));
 });
 
@@ -206,6 +209,16 @@ test('native YAML vrrp section: the same settings as keepalived.conf', () => {
   assert.equal(viaLoad.kind, 'native');
   assert.deepEqual(viaLoad.config.instances, cfg.vrrp!.instances);
   assert.equal(parseVrrpText(GOOD, 'k.conf').kind, 'keepalived');
+});
+
+test('notify scripts: quoting, absolute paths, YAML spelling', () => {
+  const conf = (line: string) => parseKeepalived(`vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 5\n virtual_ipaddress { 192.0.2.100 }\n ${line}\n}\n`);
+  assert.deepEqual(conf('notify_backup /usr/bin/logger -t vrrp backup').config.instances[0].notify, { backup: ['/usr/bin/logger', '-t', 'vrrp', 'backup'] });
+  assert.deepEqual(conf(`notify_fault "/bin/echo ''"`).config.instances[0].notify, { fault: ['/bin/echo', ''] });
+  assert.match(conf('notify_stop "/bin/echo').problems.join('\n'), /line 5: notify_stop: a quote is not closed/);
+  assert.match(conf('notify_master master.sh').problems.join('\n'), /line 5: notify_master wants the absolute path of a script/);
+  const y = parseNativeConfig(`vrrp:\n  instances:\n    - name: VI_1\n      interface: eth0\n      virtual_router_id: 5\n      virtual_ipaddress: [192.0.2.100]\n      notify_master: "/usr/local/bin/up.sh now"\n`, 'x.yaml');
+  assert.deepEqual(y.vrrp!.instances[0].notify, { master: ['/usr/local/bin/up.sh', 'now'] });
 });
 
 test('native YAML vrrp section: problems with line numbers', () => {

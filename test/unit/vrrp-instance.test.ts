@@ -46,7 +46,7 @@ function cfg(over: Partial<VrrpInstanceConfig> = {}): VrrpInstanceConfig {
   return {
     name: 'VI_1', line: 1, interface: 'eth0', vrid: 51, priority: 100, initialState: 'BACKUP', version: 3, advertIntCs: 100,
     vips: [VIP], authType: AUTH_NONE, authPass: '', preempt: true, preemptDelaySec: 0, unicastSrc: 0, unicastPeers: [],
-    garpMasterRepeat: 5, garpMasterDelaySec: 5, garpMasterRefreshSec: 0, ...over,
+    garpMasterRepeat: 5, garpMasterDelaySec: 5, garpMasterRefreshSec: 0, notify: {}, ...over,
   };
 }
 
@@ -289,4 +289,37 @@ test('runner: malformed datagrams and foreign VRIDs are counted by reason; the s
   r.stop();
   assert.deepEqual(active, [true, false]);
   assert.equal(sentPkts.at(-1)![22], 0, 'priority 0 on stop');
+});
+
+test('runner: notify scripts run on BACKUP, MASTER, FAULT and stop, each followed by the generic notify', () => {
+  const clock = new FakeClock();
+  const runs: string[][] = [];
+  const logs: string[] = [];
+  const r = new VrrpRunner({
+    instances: [cfg({ priority: 100, notify: { master: ['/m.sh', 'a'], backup: ['/b.sh'], fault: ['/f.sh'], stop: ['/s.sh'], any: ['/n.sh'] } })], warnings: [],
+  }, {
+    owner: { setVipsActive: () => undefined, announceVips: () => undefined },
+    log: (m) => logs.push(m),
+    addressOf: () => US,
+    clock,
+    openSocket: () => ({ send: () => undefined, close: () => undefined }),
+    linkUp: () => true,
+    linkPollMs: 1e9,
+    runScript: (argv, _t, done) => {
+      runs.push(argv);
+      done(argv[0] === '/f.sh' ? 3 : 0, '');
+    },
+  });
+  r.start();
+  assert.deepEqual(runs.splice(0), [['/b.sh'], ['/n.sh', 'INSTANCE', 'VI_1', 'BACKUP', '100']]);
+  clock.advance(3610);
+  assert.deepEqual(runs.splice(0), [['/m.sh', 'a'], ['/n.sh', 'INSTANCE', 'VI_1', 'MASTER', '100']]);
+  r.instances()[0].setFault(true);
+  assert.deepEqual(runs.splice(0), [['/f.sh'], ['/n.sh', 'INSTANCE', 'VI_1', 'FAULT', '100']]);
+  assert.ok(logs.some((l) => l.includes('notify_fault /f.sh: exit status 3')), logs.join('\n'));
+  assert.equal(r.scripts.failures, 1);
+  r.instances()[0].setFault(false); // through INIT to BACKUP: no script for INIT
+  assert.deepEqual(runs.splice(0), [['/b.sh'], ['/n.sh', 'INSTANCE', 'VI_1', 'BACKUP', '100']]);
+  r.stop();
+  assert.deepEqual(runs.splice(0), [['/s.sh'], ['/n.sh', 'INSTANCE', 'VI_1', 'STOP', '100']]);
 });

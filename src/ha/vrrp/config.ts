@@ -42,6 +42,59 @@ export interface VrrpInstanceConfig {
   garpMasterDelaySec: number;
   /** Periodic gratuitous ARP while master (0 = off). */
   garpMasterRefreshSec: number;
+  /** keepalived's notify scripts, as argv (notify.ts runs them). */
+  notify: NotifyScripts;
+}
+
+/**
+ * notify_master / notify_backup / notify_fault / notify_stop: run on entering that state
+ * (stop: when the daemon stops the instance). notify: run on every one of those changes
+ * with the arguments keepalived gives it: "INSTANCE" NAME STATE PRIORITY.
+ */
+export interface NotifyScripts {
+  master?: string[];
+  backup?: string[];
+  fault?: string[];
+  stop?: string[];
+  any?: string[];
+}
+
+const NOTIFY_KEYS: Record<string, keyof NotifyScripts> = {
+  notify_master: 'master', notify_backup: 'backup', notify_fault: 'fault', notify_stop: 'stop', notify: 'any',
+};
+
+/**
+ * A script setting's words as argv. keepalived.conf quotes a script with its arguments as
+ * one string ("/path/x.sh arg 'two words'") that keepalived splits into words again; the
+ * tokenizer leaves the quotes on the words, so the words are joined, one pair of outer
+ * double quotes is taken off, and the rest is split honouring double and single quotes.
+ * null when a quote is left open.
+ */
+export function scriptArgv(words: string[]): string[] | null {
+  let text = words.join(' ').trim();
+  if (text.length >= 2 && text.startsWith('"') && text.endsWith('"')) text = text.slice(1, -1);
+  const out: string[] = [];
+  let cur = '';
+  let has = false;
+  let quote = '';
+  for (const ch of text) {
+    if (quote) {
+      if (ch === quote) quote = '';
+      else cur += ch;
+    } else if (ch === '"' || ch === "'") {
+      quote = ch;
+      has = true;
+    } else if (/\s/.test(ch)) {
+      if (has || cur) out.push(cur);
+      cur = '';
+      has = false;
+    } else {
+      cur += ch;
+    }
+  }
+  if (quote) return null;
+  if (has || cur) out.push(cur);
+  return out;
 }
 
 /** keepalived's `lvs_sync_daemon IF INSTANCE [id N] [maxlen N] [port N] [ttl N] [group ADDR]` (global_defs). */
@@ -83,7 +136,7 @@ export type Problem = (line: number, message: string) => void;
 
 /** Settings keepalived has that tsvs accepts and ignores (a warning each). */
 const IGNORED = new Set([
-  'notify', 'notify_master', 'notify_backup', 'notify_fault', 'notify_stop', 'notify_deleted', 'smtp_alert',
+  'notify_deleted', 'smtp_alert',
   'track_interface', 'track_script', 'track_file', 'track_process', 'dont_track_primary', 'virtual_routes',
   'virtual_rules', 'virtual_ipaddress_excluded', 'accept', 'no_accept', 'strict_mode', 'debug', 'mcast_src_ip',
   'garp_lower_prio_delay', 'garp_lower_prio_repeat', 'lvs_sync_daemon_interface', 'vrrp_garp_master_refresh_repeat',
@@ -93,7 +146,7 @@ const IGNORED = new Set([
 export const INSTANCE_KEYS = [
   'state', 'interface', 'virtual_router_id', 'priority', 'advert_int', 'version', 'virtual_ipaddress', 'authentication',
   'nopreempt', 'preempt_delay', 'unicast_src_ip', 'unicast_peer', 'garp_master_delay', 'garp_master_repeat',
-  'garp_master_refresh',
+  'garp_master_refresh', ...Object.keys(NOTIFY_KEYS),
 ];
 
 /** Checks one instance; returns null (after reporting) when it cannot be used. */
@@ -106,7 +159,7 @@ export function instanceFrom(raw: RawInstance, defaultVersion: 2 | 3, bad: Probl
   const c: VrrpInstanceConfig = {
     name: raw.name, line: raw.line, interface: '', vrid: 0, priority: -1, initialState: 'BACKUP', version: defaultVersion,
     advertIntCs: 100, vips: [], authType: AUTH_NONE, authPass: '', preempt: true, preemptDelaySec: 0, unicastSrc: 0,
-    unicastPeers: [], garpMasterRepeat: 5, garpMasterDelaySec: 5, garpMasterRefreshSec: 0,
+    unicastPeers: [], garpMasterRepeat: 5, garpMasterDelaySec: 5, garpMasterRefreshSec: 0, notify: {},
   };
   const seen = new Map<string, number>();
   let authLine = 0;
@@ -149,6 +202,13 @@ export function instanceFrom(raw: RawInstance, defaultVersion: 2 | 3, bad: Probl
       }
       return parseV4(ip);
     };
+    if (NOTIFY_KEYS[e.key] !== undefined) {
+      const argv = scriptArgv(e.args);
+      if (argv === null) fail(e.line, `${e.key}: a quote is not closed`);
+      else if (argv.length === 0 || !argv[0].startsWith('/')) fail(e.line, `${e.key} wants the absolute path of a script (and its arguments)`);
+      else c.notify[NOTIFY_KEYS[e.key]] = argv;
+      continue;
+    }
     switch (e.key) {
       case 'state': {
         const v = one()?.toUpperCase();

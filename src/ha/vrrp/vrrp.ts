@@ -6,8 +6,9 @@
 //   state change      ─► log line, counters, owner.setVipsActive(vips, MASTER?)
 //                        MASTER: gratuitous ARP, garp_master_repeat rounds now and again
 //                        after garp_master_delay (reference §5.3), optional refresh
+//                        keepalived's notify scripts for the new state (notify.ts)
 //   link down / up    ─► instance.setFault (polled from sysfs every 250 ms)
-//   stop()            ─► every master resigns with priority 0, sockets closed
+//   stop()            ─► every master resigns with priority 0, sockets closed, notify_stop
 //
 // The owner (the Daemon) decides what "owning a VIP" means: answering ARP and ping for it,
 // forwarding its traffic. Nothing here touches the data path.
@@ -17,6 +18,7 @@ import type { VrrpConfig, VrrpInstanceConfig, VrrpState } from './config';
 import { VrrpInstance, realClock, type Clock } from './instance';
 import { DROP_REASONS, VRRP_GROUP4, decodePacket, encodePacket, type DropReason } from './packet';
 import { VrrpSocket, linkUp, type VrrpSocketLike } from './socket';
+import { NotifyScriptRunner, type ScriptRunner } from './notify';
 
 /** What the daemon does for VRRP. */
 export interface VipOwner {
@@ -59,6 +61,8 @@ export interface VrrpRunnerOptions {
   onState?: (instance: string, from: VrrpState, to: VrrpState) => void;
   /** While true for an instance it does not preempt (sync catch-up, src/ha/catchup.ts). */
   holdPreempt?: (instance: string) => boolean;
+  /** For tests: runs a notify script instead of spawning it. */
+  runScript?: ScriptRunner;
 }
 
 /** Numeric state for the metrics gauge: INIT 0, BACKUP 1, MASTER 2, FAULT 3. */
@@ -78,9 +82,12 @@ export class VrrpRunner {
   private readonly clock: Clock;
   private linkTimer: NodeJS.Timeout | null = null;
   private readonly linkState = new Map<string, boolean>();
+  readonly scripts: NotifyScriptRunner;
+  private stopping = false;
 
   constructor(readonly config: VrrpConfig, private readonly opts: VrrpRunnerOptions) {
     this.clock = opts.clock ?? realClock;
+    this.scripts = new NotifyScriptRunner(opts.log, opts.runScript);
     this.drops = Object.fromEntries(DROP_REASONS.map((r) => [r, 0])) as Record<DropReason, number>;
     for (const cfg of config.instances) {
       const r: Running = { cfg, since: this.clock.now(), garpTimers: [], inst: null as unknown as VrrpInstance };
@@ -120,6 +127,7 @@ export class VrrpRunner {
   stop(): void {
     if (this.linkTimer) clearInterval(this.linkTimer);
     this.linkTimer = null;
+    this.stopping = true;
     for (const r of this.running) r.inst.stop();
     for (const s of this.sockets.values()) s.close();
     this.sockets.clear();
@@ -201,6 +209,9 @@ export class VrrpRunner {
       this.opts.owner.setVipsActive(r.cfg.vips, false);
     }
     this.opts.onState?.(r.cfg.name, from, to);
+    // INIT: a stop (notify_stop), or passing through when the link comes back (no script)
+    if (to !== 'INIT') this.scripts.notify(r.cfg, to, r.cfg.priority);
+    else if (this.stopping) this.scripts.notify(r.cfg, 'STOP', r.cfg.priority);
   }
 
   private scheduleRefresh(r: Running): void {
