@@ -12,8 +12,10 @@
 //      both directors and change nothing.
 //   3. nopreempt + "unplugged" master (its switch port set down): the backup takes over;
 //      when the link returns the old master goes FAULT -> BACKUP and stays there.
-//   4. unicast peers (unicast_src_ip / unicast_peer) instead of multicast.
-//   5. interop with keepalived 2.2.7 (`keepalived --vrrp`, VRRPv3) in director2: tsvs
+//   4. track_script (vrrp_script with weight -60): the master's failing check lowers its
+//      priority below the backup's, which preempts; when the check passes it takes back.
+//   5. unicast peers (unicast_src_ip / unicast_peer) instead of multicast.
+//   6. interop with keepalived 2.2.7 (`keepalived --vrrp`, VRRPv3) in director2: tsvs
 //      master / keepalived backup and the reverse, failover both ways.
 // One lab for the whole file; every wait is bounded; everything started here is stopped by
 // its PID in a finally, then the lab goes down.
@@ -82,6 +84,8 @@ interface InstOpts {
   unicast?: [string, string];
   /** A script for notify_master "S master", notify_backup "S backup" and the generic notify. */
   notify?: string;
+  /** track_script chk: `test -e FILE` every second, weight -60 (priority 150 -> 90 while FILE is missing). */
+  trackFile?: string;
 }
 
 /** keepalived.conf text (read by tsvs and by keepalived alike). */
@@ -89,13 +93,13 @@ function keepalivedConf(o: InstOpts): string {
   return `global_defs {
     vrrp_version ${o.version}
 }
-vrrp_instance VI_1 {
+${o.trackFile ? `vrrp_script chk {\n    script "/usr/bin/test -e ${o.trackFile}"\n    interval 1\n    weight -60\n}\n` : ''}vrrp_instance VI_1 {
     state BACKUP
     interface eth0
     virtual_router_id 51
     priority ${o.priority}
     advert_int 1
-${o.nopreempt ? '    nopreempt\n' : ''}${o.unicast ? `    unicast_src_ip ${o.unicast[0]}\n    unicast_peer {\n        ${o.unicast[1]}\n    }\n` : ''}${o.auth ? `    authentication {\n        auth_type PASS\n        auth_pass ${PASS}\n    }\n` : ''}    virtual_ipaddress {
+${o.nopreempt ? '    nopreempt\n' : ''}${o.trackFile ? '    track_script {\n        chk\n    }\n' : ''}${o.unicast ? `    unicast_src_ip ${o.unicast[0]}\n    unicast_peer {\n        ${o.unicast[1]}\n    }\n` : ''}${o.auth ? `    authentication {\n        auth_type PASS\n        auth_pass ${PASS}\n    }\n` : ''}    virtual_ipaddress {
         ${VIP}/32
     }
 }
@@ -437,6 +441,33 @@ test('VRRP: election, failover, preemption, malformed adverts, keepalived intero
         await curlVip(lab);
         assert.match(A.bg!.err, /MASTER -> FAULT: interface down/);
         assert.match(A.bg!.err, /FAULT -> INIT: interface up/);
+      });
+
+      await t.test('track_script: a failing check lowers the master\'s priority, the backup preempts; the master returns when it passes', async (t) => {
+        await A.kill('SIGTERM');
+        await B.kill('SIGTERM');
+        const flag = join(dir, 'A.healthy');
+        writeFileSync(flag, '');
+        await A.start(keepalivedConf({ priority: 150, version: 3, trackFile: flag }), 'conf');
+        await A.waitState('MASTER', 8000);
+        await B.start(keepalivedConf({ priority: 100, version: 3 }), 'conf');
+        await B.waitState('BACKUP', 3000);
+        rmSync(flag);
+        const t0 = Date.now();
+        await B.waitState('MASTER', 8000);
+        const takeoverMs = Date.now() - t0;
+        await A.waitState('BACKUP', 2000);
+        assert.equal(A.status()!.vrrp!.instances[0].priority, 90, 'A advertises 150 - 60');
+        assert.match(A.bg!.err, /check script chk is now bad/);
+        assert.match(A.bg!.err, /priority 150 -> 90 \(tracking\)/);
+        await until(async () => (await vipMac(lab)) === B.mac, 5000, 'the VIP moves to B');
+        writeFileSync(flag, '');
+        const t1 = Date.now();
+        await A.waitState('MASTER', 8000);
+        record(t, 'track_script_failover', { checkFailedToBackupMasterMs: takeoverMs, checkPassedToMasterBackMs: Date.now() - t1 });
+        await B.waitState('BACKUP', 2000);
+        assert.equal(A.status()!.vrrp!.instances[0].priority, 150);
+        await until(async () => (await vipMac(lab)) === A.mac, 5000, 'the VIP returns to A');
       });
 
       await t.test('unicast peers (v3): election and failover without multicast', async (t) => {

@@ -34,7 +34,7 @@ test('checkFollow: nothing to say without follow, or when the instance is there'
 test('checkFollow: a missing instance is a problem naming the configured ones', () => {
   const r = checkFollow(sync({ follow_vrrp: 'VI_9' }), VRRP);
   assert.deepEqual(r.problems, ['sync: follow_vrrp "VI_9": no VRRP instance of that name (configured: VI_1)']);
-  const none = checkFollow(sync({ follow_vrrp: 'VI_9' }), { instances: [], warnings: [] });
+  const none = checkFollow(sync({ follow_vrrp: 'VI_9' }), { instances: [], warnings: [], scripts: [] });
   assert.match(none.problems[0], /none configured/);
 });
 

@@ -197,7 +197,7 @@ function instCfg(over: Partial<VrrpInstanceConfig>): VrrpInstanceConfig {
   return {
     name: 'VI_1', line: 1, interface: 'eth0', vrid: 51, priority: 100, initialState: 'BACKUP', version: 3, advertIntCs: 100,
     vips: [VIP], authType: AUTH_NONE, authPass: '', preempt: true, preemptDelaySec: 0, unicastSrc: 0, unicastPeers: [],
-    garpMasterRepeat: 5, garpMasterDelaySec: 5, garpMasterRefreshSec: 0, notify: {}, ...over,
+    garpMasterRepeat: 5, garpMasterDelaySec: 5, garpMasterRefreshSec: 0, notify: {}, trackInterfaces: [], trackScripts: [], ...over,
   };
 }
 

@@ -75,7 +75,8 @@ test('keepalived.conf: a good file', () => {
   assert.equal(b.preemptDelaySec, 30);
   assert.equal(b.garpMasterRepeat, 5);
   assert.equal(b.garpMasterDelaySec, 5);
-  assert.ok(config.warnings.some((w) => w.startsWith('line 7:') && w.includes('vrrp_script')));
+  assert.deepEqual(config.scripts.map((s) => [s.name, s.argv, s.intervalSec, s.weight]), [['chk', ['/bin/true'], 1, 0]]);
+  assert.ok(!config.warnings.some((w) => w.includes('vrrp_script')), 'vrrp_script is read');
   assert.deepEqual(a.notify, { master: ['/etc/keepalived/master.sh', 'two words', 'x'], any: ['/etc/keepalived/notify.sh'] });
   assert.deepEqual(b.notify, {});
   assert.ok(!config.warnings.some((w) => w.includes('notify')), 'notify scripts are run, not ignored');
@@ -219,6 +220,56 @@ test('notify scripts: quoting, absolute paths, YAML spelling', () => {
   assert.match(conf('notify_master master.sh').problems.join('\n'), /line 5: notify_master wants the absolute path of a script/);
   const y = parseNativeConfig(`vrrp:\n  instances:\n    - name: VI_1\n      interface: eth0\n      virtual_router_id: 5\n      virtual_ipaddress: [192.0.2.100]\n      notify_master: "/usr/local/bin/up.sh now"\n`, 'x.yaml');
   assert.deepEqual(y.vrrp!.instances[0].notify, { master: ['/usr/local/bin/up.sh', 'now'] });
+});
+
+test('tracking: vrrp_script, track_script and track_interface with weights; undefined scripts are errors', () => {
+  const text = `vrrp_script chk_web {
+    script "/usr/local/bin/chk web"
+    interval 2
+    weight -20
+    fall 3
+    rise 2
+    user nobody
+}
+vrrp_instance VI_1 {
+    interface eth0
+    virtual_router_id 5
+    virtual_ipaddress { 192.0.2.100 }
+    track_interface {
+        eth1
+        eth2 weight -10
+    }
+    track_script {
+        chk_web
+        chk_web2 weight 5
+    }
+}
+`;
+  const { config, problems } = parseKeepalived(text);
+  assert.deepEqual(problems, ['line 19: vrrp_instance VI_1: track_script "chk_web2" is not a defined vrrp_script']);
+  const [s] = config.scripts;
+  assert.deepEqual({ ...s, line: 0 }, { name: 'chk_web', line: 0, argv: ['/usr/local/bin/chk', 'web'], intervalSec: 2, timeoutSec: 2, weight: -20, rise: 2, fall: 3 });
+  assert.ok(config.warnings.some((w) => w.startsWith('line 7:') && w.includes('"user"')));
+  const i = config.instances[0];
+  assert.deepEqual(i.trackInterfaces.map((t) => [t.name, t.weight]), [['eth1', undefined], ['eth2', -10]]);
+  assert.deepEqual(i.trackScripts.map((t) => [t.name, t.weight]), [['chk_web', undefined], ['chk_web2', 5]]);
+  const broken = parseKeepalived('vrrp_script x {\n interval 0\n}\nvrrp_instance V { interface eth0\n virtual_router_id 5\n virtual_ipaddress { 192.0.2.100 }\n track_script { x weight 999 }\n}\n');
+  assert.match(broken.problems.join('\n'), /line 2: vrrp_script x: interval must be a whole number from 1 to 3600/);
+  assert.match(broken.problems.join('\n'), /line 7: track_script: "x weight 999" should be NAME or NAME weight N/);
+  const y = parseNativeConfig(`vrrp:
+  scripts:
+    - { name: chk, script: /bin/true, interval: 3, weight: 10 }
+  instances:
+    - name: VI_1
+      interface: eth0
+      virtual_router_id: 5
+      virtual_ipaddress: [192.0.2.100]
+      track_script: ["chk weight 7"]
+      track_interface: [eth1]
+`, 'x.yaml');
+  assert.deepEqual(y.vrrp!.scripts.map((x) => [x.name, x.argv, x.intervalSec, x.weight]), [['chk', ['/bin/true'], 3, 10]]);
+  assert.deepEqual(y.vrrp!.instances[0].trackScripts.map((t) => [t.name, t.weight]), [['chk', 7]]);
+  assert.deepEqual(y.vrrp!.instances[0].trackInterfaces.map((t) => t.name), ['eth1']);
 });
 
 test('native YAML vrrp section: problems with line numbers', () => {

@@ -1,6 +1,7 @@
 // src/ha/vrrp/instance.ts with a fake clock: start-up, Master_Down_Interval and skew,
 // preemption on / off / delayed, priority 0 on shutdown, ties, fault; and vrrp.ts's
 // dispatching: malformed or foreign packets are counted by reason and change nothing.
+import { ScriptCheck, trackOutcome } from '../../src/ha/vrrp/track';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { VrrpInstanceConfig, VrrpState } from '../../src/ha/vrrp/config';
@@ -46,7 +47,7 @@ function cfg(over: Partial<VrrpInstanceConfig> = {}): VrrpInstanceConfig {
   return {
     name: 'VI_1', line: 1, interface: 'eth0', vrid: 51, priority: 100, initialState: 'BACKUP', version: 3, advertIntCs: 100,
     vips: [VIP], authType: AUTH_NONE, authPass: '', preempt: true, preemptDelaySec: 0, unicastSrc: 0, unicastPeers: [],
-    garpMasterRepeat: 5, garpMasterDelaySec: 5, garpMasterRefreshSec: 0, notify: {}, ...over,
+    garpMasterRepeat: 5, garpMasterDelaySec: 5, garpMasterRefreshSec: 0, notify: {}, trackInterfaces: [], trackScripts: [], ...over,
   };
 }
 
@@ -250,7 +251,7 @@ test('runner: malformed datagrams and foreign VRIDs are counted by reason; the s
   const active: boolean[] = [];
   const garps: number[][] = [];
   const sentPkts: Uint8Array[] = [];
-  const r = new VrrpRunner({ instances: [cfg({ priority: 100 })], warnings: [] }, {
+  const r = new VrrpRunner({ instances: [cfg({ priority: 100 })], warnings: [], scripts: [] }, {
     owner: { setVipsActive: (_v, a) => active.push(a), announceVips: (v) => garps.push(v) },
     log: () => undefined,
     addressOf: () => US,
@@ -296,7 +297,7 @@ test('runner: notify scripts run on BACKUP, MASTER, FAULT and stop, each followe
   const runs: string[][] = [];
   const logs: string[] = [];
   const r = new VrrpRunner({
-    instances: [cfg({ priority: 100, notify: { master: ['/m.sh', 'a'], backup: ['/b.sh'], fault: ['/f.sh'], stop: ['/s.sh'], any: ['/n.sh'] } })], warnings: [],
+    instances: [cfg({ priority: 100, notify: { master: ['/m.sh', 'a'], backup: ['/b.sh'], fault: ['/f.sh'], stop: ['/s.sh'], any: ['/n.sh'] } })], warnings: [], scripts: [],
   }, {
     owner: { setVipsActive: () => undefined, announceVips: () => undefined },
     log: (m) => logs.push(m),
@@ -322,4 +323,76 @@ test('runner: notify scripts run on BACKUP, MASTER, FAULT and stop, each followe
   assert.deepEqual(runs.splice(0), [['/b.sh'], ['/n.sh', 'INSTANCE', 'VI_1', 'BACKUP', '100']]);
   r.stop();
   assert.deepEqual(runs.splice(0), [['/s.sh'], ['/n.sh', 'INSTANCE', 'VI_1', 'STOP', '100']]);
+});
+
+test('runner: tracking moves the priority by weights and holds FAULT for weight 0 (scripts and interfaces)', () => {
+  const clock = new FakeClock();
+  const sent: Uint8Array[] = [];
+  const logs: string[] = [];
+  const exit = new Map<string, number>([['/chk-web', 0], ['/chk-db', 0]]);
+  const links = new Map<string, boolean>([['eth0', true], ['eth1', true], ['eth2', true]]);
+  const script = (name: string, argv: string, weight: number, rise = 1, fall = 2) => ({ name, line: 1, argv: [argv], intervalSec: 1, timeoutSec: 1, weight, rise, fall });
+  const r = new VrrpRunner({
+    instances: [cfg({
+      priority: 100,
+      trackScripts: [{ name: 'web', weight: undefined, line: 1 }, { name: 'db', weight: 0, line: 1 }],
+      trackInterfaces: [{ name: 'eth1', weight: 20, line: 1 }, { name: 'eth2', weight: undefined, line: 1 }],
+    })],
+    warnings: [],
+    scripts: [script('web', '/chk-web', -30), script('db', '/chk-db', 50), script('unused', '/x', 0)],
+  }, {
+    owner: { setVipsActive: () => undefined, announceVips: () => undefined },
+    log: (m) => logs.push(m),
+    addressOf: () => US,
+    clock,
+    openSocket: () => ({ send: (p) => sent.push(p), close: () => undefined }),
+    linkUp: (i) => links.get(i) ?? false,
+    linkPollMs: 1e9,
+    runScript: (argv, _t, done) => done(exit.get(argv[0]) ?? 1, ''),
+  });
+  const inst = r.instances()[0];
+  r.start();
+  assert.deepEqual([...r.checks.keys()], ['web', 'db'], 'only tracked scripts run');
+  // scripts good at once (rise 1); eth1 up: +20; web's -30 applies only when bad; db's weight is overridden to 0
+  assert.equal(inst.priority, 120);
+  clock.advance(3610);
+  assert.equal(inst.state, 'MASTER');
+  assert.equal(sent.at(-1)![22], 120, 'the advert carries the tracked priority');
+  // web fails: fall 2 -> bad after two runs; priority 120 - 30 = 90, advertised at once
+  exit.set('/chk-web', 1);
+  clock.advance(1000);
+  assert.equal(inst.priority, 120, 'one failure is not enough (fall 2)');
+  clock.advance(1000);
+  assert.equal(inst.priority, 90);
+  assert.equal(sent.at(-1)![22], 90);
+  assert.ok(logs.some((l) => l.includes('check script web is now bad')), logs.join('\n'));
+  // db (weight 0) fails: FAULT
+  exit.set('/chk-db', 1);
+  clock.advance(2000);
+  assert.equal(inst.state, 'FAULT');
+  assert.ok(logs.some((l) => /MASTER -> FAULT: check script db fails/.test(l)), logs.join('\n'));
+  exit.set('/chk-db', 0);
+  clock.advance(1000);
+  assert.equal(inst.state, 'BACKUP', 'back from FAULT when the check is good again');
+  // a tracked interface with weight 0 going down: FAULT; eth1 (weight 20) down: -20
+  links.set('eth2', false);
+  (r as unknown as { pollLinks(f: (i: string) => boolean): void }).pollLinks((i) => links.get(i) ?? false);
+  assert.equal(inst.state, 'FAULT');
+  links.set('eth2', true);
+  links.set('eth1', false);
+  (r as unknown as { pollLinks(f: (i: string) => boolean): void }).pollLinks((i) => links.get(i) ?? false);
+  assert.equal(inst.state, 'BACKUP');
+  assert.equal(inst.priority, 70, '100 - 30 (web bad) + 0 (eth1 down)');
+  assert.equal(r.status().instances[0].priority, 70, 'the status shows the tracked priority');
+  r.stop();
+});
+
+test('tracking: an address owner keeps 255; the priority stays within 1..254', () => {
+  const check = (status: 'good' | 'bad', weight: number) => ({ status, cfg: { weight } }) as unknown as ScriptCheck;
+  const tr = (priority: number, w: number, st: 'good' | 'bad') =>
+    trackOutcome(cfg({ priority, trackScripts: [{ name: 's', weight: undefined, line: 1 }] }), () => true, () => check(st, w)).priority;
+  assert.equal(tr(255, -100, 'bad'), 255);
+  assert.equal(tr(10, -100, 'bad'), 1);
+  assert.equal(tr(250, 100, 'good'), 254);
+  assert.equal(tr(100, 100, 'bad'), 100);
 });

@@ -9,6 +9,7 @@
 
 import { parseV4, formatV4 } from '../../core/addr';
 import { AUTH_NONE, AUTH_PASS } from './packet';
+import { trackRefs, type TrackRef, type VrrpScriptConfig } from './track-config';
 
 export type VrrpState = 'INIT' | 'BACKUP' | 'MASTER' | 'FAULT';
 
@@ -44,6 +45,9 @@ export interface VrrpInstanceConfig {
   garpMasterRefreshSec: number;
   /** keepalived's notify scripts, as argv (notify.ts runs them). */
   notify: NotifyScripts;
+  /** track_interface and track_script (track-config.ts, track.ts). */
+  trackInterfaces: TrackRef[];
+  trackScripts: TrackRef[];
 }
 
 /**
@@ -114,6 +118,8 @@ export interface VrrpConfig {
   instances: VrrpInstanceConfig[];
   /** keepalived.conf's lvs_sync_daemon, when given. */
   lvsSyncDaemon?: LvsSyncDaemon;
+  /** vrrp_script definitions (track_script refers to them by name). */
+  scripts: VrrpScriptConfig[];
   /** Things accepted but ignored (keepalived settings tsvs does not act on), with lines. */
   warnings: string[];
 }
@@ -137,7 +143,7 @@ export type Problem = (line: number, message: string) => void;
 /** Settings keepalived has that tsvs accepts and ignores (a warning each). */
 const IGNORED = new Set([
   'notify_deleted', 'smtp_alert',
-  'track_interface', 'track_script', 'track_file', 'track_process', 'dont_track_primary', 'virtual_routes',
+  'track_file', 'track_process', 'dont_track_primary', 'virtual_routes',
   'virtual_rules', 'virtual_ipaddress_excluded', 'accept', 'no_accept', 'strict_mode', 'debug', 'mcast_src_ip',
   'garp_lower_prio_delay', 'garp_lower_prio_repeat', 'lvs_sync_daemon_interface', 'vrrp_garp_master_refresh_repeat',
   'garp_master_refresh_repeat', 'skip_check_adv_addr', 'old_unicast_checksum', 'linkbeat_use_polling', 'preempt',
@@ -146,7 +152,7 @@ const IGNORED = new Set([
 export const INSTANCE_KEYS = [
   'state', 'interface', 'virtual_router_id', 'priority', 'advert_int', 'version', 'virtual_ipaddress', 'authentication',
   'nopreempt', 'preempt_delay', 'unicast_src_ip', 'unicast_peer', 'garp_master_delay', 'garp_master_repeat',
-  'garp_master_refresh', ...Object.keys(NOTIFY_KEYS),
+  'garp_master_refresh', 'track_interface', 'track_script', ...Object.keys(NOTIFY_KEYS),
 ];
 
 /** Checks one instance; returns null (after reporting) when it cannot be used. */
@@ -160,6 +166,7 @@ export function instanceFrom(raw: RawInstance, defaultVersion: 2 | 3, bad: Probl
     name: raw.name, line: raw.line, interface: '', vrid: 0, priority: -1, initialState: 'BACKUP', version: defaultVersion,
     advertIntCs: 100, vips: [], authType: AUTH_NONE, authPass: '', preempt: true, preemptDelaySec: 0, unicastSrc: 0,
     unicastPeers: [], garpMasterRepeat: 5, garpMasterDelaySec: 5, garpMasterRefreshSec: 0, notify: {},
+    trackInterfaces: [], trackScripts: [],
   };
   const seen = new Map<string, number>();
   let authLine = 0;
@@ -207,6 +214,12 @@ export function instanceFrom(raw: RawInstance, defaultVersion: 2 | 3, bad: Probl
       if (argv === null) fail(e.line, `${e.key}: a quote is not closed`);
       else if (argv.length === 0 || !argv[0].startsWith('/')) fail(e.line, `${e.key} wants the absolute path of a script (and its arguments)`);
       else c.notify[NOTIFY_KEYS[e.key]] = argv;
+      continue;
+    }
+    if (e.key === 'track_interface' || e.key === 'track_script') {
+      const refs = trackRefs(e, fail);
+      if (e.key === 'track_interface') c.trackInterfaces.push(...refs);
+      else c.trackScripts.push(...refs);
       continue;
     }
     switch (e.key) {

@@ -82,6 +82,11 @@ export class VrrpInstance {
   /** The master we last heard from (0 = none or us). */
   masterIp = 0;
   masterPriority = 0;
+  /**
+   * The priority we advertise and elect with: the configured one, moved by tracking
+   * (track.ts calls setPriority). An address owner (255) is never moved.
+   */
+  priority: number;
   /** Master_Adver_Interval in centiseconds (v3 backups adopt the master's). */
   masterAdverCs: number;
   private timer: unknown = null;
@@ -100,12 +105,13 @@ export class VrrpInstance {
     private readonly hooks: InstanceHooks,
   ) {
     this.masterAdverCs = cfg.advertIntCs;
+    this.priority = cfg.priority;
     this.authData = cfg.authType === AUTH_NONE ? new Uint8Array(8) : passAuthData(cfg.authPass);
   }
 
   /** Skew_Time in ms. */
   skewMs(): number {
-    const p = this.cfg.priority;
+    const p = this.priority;
     return this.cfg.version === 2 ? ((256 - p) * 1000) / 256 : ((256 - p) * this.masterAdverCs * 10) / 256;
   }
 
@@ -123,6 +129,20 @@ export class VrrpInstance {
     else this.becomeBackup('start', this.masterDownMs());
   }
 
+  /**
+   * Tracking moved our priority (1..254; an address owner stays at 255). A master
+   * advertises the new value at once, so a backup that now ranks higher can preempt; a
+   * backup compares it with the master's next advert.
+   */
+  setPriority(p: number): void {
+    if (this.cfg.priority === 255 || p === this.priority) return;
+    this.priority = p;
+    if (this.state === 'MASTER') {
+      this.sendAdvert(this.priority);
+      this.armTimer('adver', this.cfg.advertIntCs * 10);
+    }
+  }
+
   /** Shutdown: a master resigns with priority 0; then INIT. */
   stop(): void {
     if (this.state === 'MASTER') {
@@ -133,8 +153,8 @@ export class VrrpInstance {
     this.setState('INIT', 'stopped');
   }
 
-  /** The interface went down (true) or came back (false). */
-  setFault(down: boolean): void {
+  /** The interface went down (true) or came back (false); `why` names another cause (tracking). */
+  setFault(down: boolean, why?: string): void {
     if (down && this.state !== 'FAULT' && this.state !== 'INIT') {
       if (this.state === 'MASTER') {
         this.sendAdvert(0); // usually lost with the link, but costs nothing
@@ -142,9 +162,9 @@ export class VrrpInstance {
       }
       this.cancelTimer();
       this.masterIp = 0;
-      this.setState('FAULT', 'interface down');
+      this.setState('FAULT', why ?? 'interface down');
     } else if (!down && this.state === 'FAULT') {
-      this.setState('INIT', 'interface up');
+      this.setState('INIT', why ?? 'interface up');
       const hold = this.hooks.holdPreempt?.() ?? false;
       if (this.cfg.priority === 255 && !hold) this.becomeMaster('interface up, priority 255');
       else this.becomeBackup(hold && this.cfg.priority === 255 ? 'interface up: catching up on connection sync before claiming mastership' : 'interface up', this.masterDownMs());
@@ -187,11 +207,11 @@ export class VrrpInstance {
     }
     // MASTER
     if (a.priority === 0) {
-      this.sendAdvert(this.cfg.priority);
+      this.sendAdvert(this.priority);
       this.armTimer('adver', this.cfg.advertIntCs * 10);
       return;
     }
-    if (a.priority > this.cfg.priority || (a.priority === this.cfg.priority && src > this.ourIp)) {
+    if (a.priority > this.priority || (a.priority === this.priority && src > this.ourIp)) {
       this.masterIp = src;
       this.masterPriority = a.priority;
       if (this.cfg.version === 3 && a.intervalCs > 0) this.masterAdverCs = a.intervalCs;
@@ -199,12 +219,12 @@ export class VrrpInstance {
       return;
     }
     // lower priority (or equal from a lower address): we stay; tell it now
-    this.sendAdvert(this.cfg.priority);
+    this.sendAdvert(this.priority);
     this.armTimer('adver', this.cfg.advertIntCs * 10);
   }
 
   private wouldPreempt(theirs: number): boolean {
-    if (!this.cfg.preempt || theirs >= this.cfg.priority) return false;
+    if (!this.cfg.preempt || theirs >= this.priority) return false;
     if (this.hooks.holdPreempt?.()) {
       this.counters.preemptHeld++;
       return false;
@@ -216,7 +236,7 @@ export class VrrpInstance {
     this.masterIp = 0;
     this.resigned = 0;
     this.masterAdverCs = this.cfg.advertIntCs;
-    this.sendAdvert(this.cfg.priority);
+    this.sendAdvert(this.priority);
     this.counters.becameMaster++;
     this.setState('MASTER', why);
     this.armTimer('adver', this.cfg.advertIntCs * 10);
@@ -237,7 +257,7 @@ export class VrrpInstance {
       if (this.resigned) return this.becomeMaster(`master ${fmt(this.resigned)} resigned (priority 0); Skew_Time ${Math.round(this.skewMs())} ms`);
       this.becomeMaster(this.masterIp ? `no advert from ${fmt(this.masterIp)} for ${Math.round(this.masterDownMs())} ms` : `no master for ${Math.round(this.masterDownMs())} ms`);
     } else if (kind === 'adver' && this.state === 'MASTER') {
-      this.sendAdvert(this.cfg.priority);
+      this.sendAdvert(this.priority);
       this.armTimer('adver', this.cfg.advertIntCs * 10);
     }
   }

@@ -8,7 +8,8 @@
 // lvs_sync_daemon makes connection sync follow INSTANCE's state (src/ha/follow.ts), with
 // tsvs's defaults for what keepalived.conf cannot say (catch-up on, src/ha/catchup.ts).
 //   vrrp_instance NAME { ... }                (settings: config.ts, instanceFrom)
-// Other top-level blocks (virtual_server, vrrp_script, vrrp_sync_group, static_ipaddress,
+//   vrrp_script NAME { ... }                  (track_script's checks: track-config.ts)
+// Other top-level blocks (virtual_server, vrrp_sync_group, static_ipaddress,
 // ...) are skipped with a warning: tsvs programs its own services, and keepalived's
 // virtual_server cannot drive it anyway (reference §5.1). `include` is not followed.
 // Every problem comes back as `line N: message`.
@@ -16,6 +17,7 @@
 import { ConfigError } from '../../config/native-config';
 import { isIPv4 } from 'node:net';
 import { checkInstances, instanceFrom, type LvsSyncDaemon, type RawEntry, type RawInstance, type VrrpConfig } from './config';
+import { checkTracking, scriptFrom, type VrrpScriptConfig } from './track-config';
 
 interface Tok {
   w: string;
@@ -92,6 +94,7 @@ export function parseKeepalived(text: string): KeepalivedParse {
   let lvs: LvsSyncDaemon | undefined;
   let lvsSeen = 0;
   const raws: RawInstance[] = [];
+  const scripts: VrrpScriptConfig[] = [];
   for (const s of top) {
     const [kw, ...args] = s.words;
     if (kw === 'global_defs') {
@@ -120,11 +123,22 @@ export function parseKeepalived(text: string): KeepalivedParse {
       raws.push({ name: args[0] ?? '?', line: s.line, entries: s.block.map(toEntry) });
       continue;
     }
+    if (kw === 'vrrp_script') {
+      if (args.length !== 1 || !s.block) {
+        bad(s.line, 'vrrp_script wants one NAME and a block { script ... }');
+        continue;
+      }
+      const dup = scripts.find((x) => x.name === args[0]);
+      if (dup) bad(s.line, `vrrp_script ${args[0]} is defined twice (first on line ${dup.line})`);
+      const sc = scriptFrom(args[0], s.line, s.block.map(toEntry), bad, warn);
+      if (sc && !dup) scripts.push(sc);
+      continue;
+    }
     if (kw === 'include') {
       bad(s.line, '"include" is not supported: give tsvs one file');
       continue;
     }
-    warn(s.line, `"${kw}" is ignored: tsvs reads only global_defs and vrrp_instance`);
+    warn(s.line, `"${kw}" is ignored: tsvs reads only global_defs, vrrp_instance and vrrp_script`);
   }
   const instances = [];
   for (const r of raws) {
@@ -132,12 +146,13 @@ export function parseKeepalived(text: string): KeepalivedParse {
     if (c) instances.push(c);
   }
   checkInstances(instances, bad);
+  checkTracking(instances, scripts, bad);
   if (lvs) {
     const inst = instances.find((i) => i.name === lvs!.instance);
     if (!inst) bad(lvs.line, `lvs_sync_daemon: no vrrp_instance named "${lvs.instance}"`);
     else if (lvs.syncid < 0) lvs.syncid = inst.vrid;
   }
-  return { config: { instances, warnings, ...(lvs ? { lvsSyncDaemon: lvs } : {}) }, problems };
+  return { config: { instances, warnings, scripts, ...(lvs ? { lvsSyncDaemon: lvs } : {}) }, problems };
 }
 
 /**

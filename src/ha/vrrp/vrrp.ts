@@ -7,7 +7,9 @@
 //                        MASTER: gratuitous ARP, garp_master_repeat rounds now and again
 //                        after garp_master_delay (reference §5.3), optional refresh
 //                        keepalived's notify scripts for the new state (notify.ts)
-//   link down / up    ─► instance.setFault (polled from sysfs every 250 ms)
+//   link down / up    ─► instance.setFault (polled from sysfs every 250 ms), also for the
+//                        interfaces of track_interface
+//   check scripts     ─► track_script (track.ts): priority moved by weights, or FAULT
 //   stop()            ─► every master resigns with priority 0, sockets closed, notify_stop
 //
 // The owner (the Daemon) decides what "owning a VIP" means: answering ARP and ping for it,
@@ -18,7 +20,8 @@ import type { VrrpConfig, VrrpInstanceConfig, VrrpState } from './config';
 import { VrrpInstance, realClock, type Clock } from './instance';
 import { DROP_REASONS, VRRP_GROUP4, decodePacket, encodePacket, type DropReason } from './packet';
 import { VrrpSocket, linkUp, type VrrpSocketLike } from './socket';
-import { NotifyScriptRunner, type ScriptRunner } from './notify';
+import { NotifyScriptRunner, runScript, type ScriptRunner } from './notify';
+import { ScriptCheck, trackOutcome } from './track';
 
 /** What the daemon does for VRRP. */
 export interface VipOwner {
@@ -61,7 +64,7 @@ export interface VrrpRunnerOptions {
   onState?: (instance: string, from: VrrpState, to: VrrpState) => void;
   /** While true for an instance it does not preempt (sync catch-up, src/ha/catchup.ts). */
   holdPreempt?: (instance: string) => boolean;
-  /** For tests: runs a notify script instead of spawning it. */
+  /** For tests: runs a notify or check script instead of spawning it. */
   runScript?: ScriptRunner;
 }
 
@@ -84,10 +87,20 @@ export class VrrpRunner {
   private readonly linkState = new Map<string, boolean>();
   readonly scripts: NotifyScriptRunner;
   private stopping = false;
+  /** The vrrp_script checks some instance tracks, by name. */
+  readonly checks = new Map<string, ScriptCheck>();
 
   constructor(readonly config: VrrpConfig, private readonly opts: VrrpRunnerOptions) {
     this.clock = opts.clock ?? realClock;
     this.scripts = new NotifyScriptRunner(opts.log, opts.runScript);
+    const tracked = new Set(config.instances.flatMap((c) => c.trackScripts.map((t) => t.name)));
+    for (const s of config.scripts) {
+      if (!tracked.has(s.name)) continue;
+      this.checks.set(s.name, new ScriptCheck(s, opts.runScript ?? runScript, this.clock, (c) => {
+        this.opts.log(`VRRP: check script ${c.cfg.name} is now ${c.status} (${c.runs} runs, ${c.failures} failed)`);
+        this.retrack();
+      }));
+    }
     this.drops = Object.fromEntries(DROP_REASONS.map((r) => [r, 0])) as Record<DropReason, number>;
     for (const cfg of config.instances) {
       const r: Running = { cfg, since: this.clock.now(), garpTimers: [], inst: null as unknown as VrrpInstance };
@@ -114,11 +127,11 @@ export class VrrpRunner {
     }
     const isUp = this.opts.linkUp ?? linkUp;
     for (const r of this.running) {
-      const up = isUp(r.cfg.interface);
-      this.linkState.set(r.cfg.interface, up);
+      for (const ifname of [r.cfg.interface, ...r.cfg.trackInterfaces.map((t) => t.name)]) this.linkState.set(ifname, isUp(ifname));
       r.inst.start();
-      if (!up) r.inst.setFault(true);
     }
+    for (const c of this.checks.values()) c.start();
+    this.retrack();
     this.linkTimer = setInterval(() => this.pollLinks(isUp), this.opts.linkPollMs ?? 250);
     this.linkTimer.unref();
   }
@@ -128,6 +141,7 @@ export class VrrpRunner {
     if (this.linkTimer) clearInterval(this.linkTimer);
     this.linkTimer = null;
     this.stopping = true;
+    for (const c of this.checks.values()) c.stop();
     for (const r of this.running) r.inst.stop();
     for (const s of this.sockets.values()) s.close();
     this.sockets.clear();
@@ -156,7 +170,7 @@ export class VrrpRunner {
         interface: r.cfg.interface,
         vrid: r.cfg.vrid,
         version: r.cfg.version,
-        priority: r.cfg.priority,
+        priority: r.inst.priority,
         state: r.inst.state,
         master: r.inst.state === 'MASTER' ? formatV4(r.inst.ourIp) : r.inst.masterIp ? formatV4(r.inst.masterIp) : '',
         since: new Date(r.since).toISOString(),
@@ -172,16 +186,38 @@ export class VrrpRunner {
   }
 
   private pollLinks(isUp: (ifname: string) => boolean): void {
+    let changed = false;
     for (const [ifname, was] of this.linkState) {
       const up = isUp(ifname);
       if (up === was) continue;
+      changed = true;
       this.linkState.set(ifname, up);
       this.opts.log(`VRRP: link ${ifname} ${up ? 'up' : 'down'}`);
       if (up) {
         // the address may have changed while the link was down
         for (const r of this.running) if (r.cfg.interface === ifname && !r.cfg.unicastSrc) r.inst.ourIp = this.opts.addressOf(ifname) || r.inst.ourIp;
       }
-      for (const r of this.running) if (r.cfg.interface === ifname) r.inst.setFault(!up);
+    }
+    if (changed) this.retrack();
+  }
+
+  /**
+   * Applies links and checks to every instance: its priority (track.ts) and FAULT while
+   * its own link is down or tracking says so. Called whenever one of them changes.
+   */
+  private retrack(): void {
+    if (this.stopping) return;
+    const up = (ifname: string) => this.linkState.get(ifname) ?? true;
+    for (const r of this.running) {
+      const t = trackOutcome(r.cfg, up, (name) => this.checks.get(name));
+      if (t.priority !== r.inst.priority) {
+        this.opts.log(`VRRP ${r.cfg.name}: priority ${r.inst.priority} -> ${t.priority} (tracking)`);
+        r.inst.setPriority(t.priority);
+      }
+      const ownUp = up(r.cfg.interface);
+      const fault = !ownUp || t.fault !== null;
+      if (fault === (r.inst.state === 'FAULT')) continue;
+      r.inst.setFault(fault, fault ? (ownUp ? t.fault! : 'interface down') : (r.cfg.trackInterfaces.length || r.cfg.trackScripts.length ? 'interface up, tracking ok' : 'interface up'));
     }
   }
 
@@ -210,8 +246,8 @@ export class VrrpRunner {
     }
     this.opts.onState?.(r.cfg.name, from, to);
     // INIT: a stop (notify_stop), or passing through when the link comes back (no script)
-    if (to !== 'INIT') this.scripts.notify(r.cfg, to, r.cfg.priority);
-    else if (this.stopping) this.scripts.notify(r.cfg, 'STOP', r.cfg.priority);
+    if (to !== 'INIT') this.scripts.notify(r.cfg, to, r.inst.priority);
+    else if (this.stopping) this.scripts.notify(r.cfg, 'STOP', r.inst.priority);
   }
 
   private scheduleRefresh(r: Running): void {

@@ -16,11 +16,15 @@
 //         unicast_src_ip: 192.0.2.2  # with unicast_peer: [192.0.2.3]
 //         garp_master_delay: 5
 //         garp_master_repeat: 5
+//         track_script: [chk_web]    # or "chk_web weight -20"; track_interface: [eth1]
+//     scripts:                       # keepalived's vrrp_script blocks (track-config.ts)
+//       - { name: chk_web, script: "/usr/local/bin/chk-web", interval: 2, weight: -20, fall: 2 }
 //
 // Each instance becomes a RawInstance (config.ts) and is checked like a keepalived one.
 
 import { isMap, isScalar, isSeq, type LineCounter, type Node } from 'yaml';
 import { checkInstances, instanceFrom, type RawEntry, type VrrpConfig } from './config';
+import { checkTracking, scriptFrom } from './track-config';
 
 export function parseVrrpSection(node: unknown, lc: LineCounter, problems: string[]): VrrpConfig | undefined {
   if (node === undefined || node === null) return undefined;
@@ -36,7 +40,7 @@ export function parseVrrpSection(node: unknown, lc: LineCounter, problems: strin
     return undefined;
   }
   let version: 2 | 3 = 2;
-  const out: VrrpConfig = { instances: [], warnings };
+  const out: VrrpConfig = { instances: [], warnings, scripts: [] };
   for (const pair of node.items) {
     const key = String(isScalar(pair.key) ? pair.key.value : pair.key);
     const kline = lineOf(pair.key);
@@ -44,8 +48,33 @@ export function parseVrrpSection(node: unknown, lc: LineCounter, problems: strin
       const v = isScalar(pair.value) ? String(pair.value.value) : '';
       if (v === '2' || v === '3') version = Number(v) as 2 | 3;
       else bad(kline, `vrrp version must be 2 or 3, not "${v}"`);
+    } else if (key === 'scripts') {
+      if (!isSeq(pair.value)) {
+        bad(kline, '"scripts" must be a list of { name, script, ... }');
+        continue;
+      }
+      for (const item of pair.value.items) {
+        if (!isMap(item)) {
+          bad(lineOf(item), 'each vrrp script must be a mapping');
+          continue;
+        }
+        let name = '';
+        const entries: RawEntry[] = [];
+        for (const p of item.items) {
+          const k = String(isScalar(p.key) ? p.key.value : p.key);
+          const val = isScalar(p.value) && p.value.value !== null ? [String(p.value.value)] : [];
+          if (k === 'name') name = val[0] ?? '';
+          else entries.push({ key: k, args: val, line: lineOf(p.key) });
+        }
+        if (!name) bad(lineOf(item), 'each vrrp script needs a "name"');
+        else if (out.scripts.some((s) => s.name === name)) bad(lineOf(item), `vrrp script ${name} is defined twice`);
+        else {
+          const sc = scriptFrom(name, lineOf(item), entries, bad, warn);
+          if (sc) out.scripts.push(sc);
+        }
+      }
     } else if (key !== 'instances') {
-      bad(kline, `unknown vrrp setting "${key}" (expected version, instances)`);
+      bad(kline, `unknown vrrp setting "${key}" (expected version, instances, scripts)`);
     }
   }
   const list = node.get('instances', true);
@@ -87,5 +116,6 @@ export function parseVrrpSection(node: unknown, lc: LineCounter, problems: strin
     if (c) out.instances.push(c);
   }
   checkInstances(out.instances, bad);
+  checkTracking(out.instances, out.scripts, bad);
   return out;
 }
