@@ -2,8 +2,8 @@
 // [--capture afpacket|tun|pcap]`: runs the director on one interface, in the main thread or
 // in N data-plane workers (src/control/daemon-workers.ts); the capture backend comes from
 // src/io/open-capture.ts.
-// Logs to stderr; SIGTERM/SIGINT stop it cleanly; SIGHUP reloads the config without
-// dropping existing connections. Every start-up problem is one clear line and exit 1
+// Logs to stderr; SIGTERM/SIGINT stop it cleanly; SIGHUP reloads the config and the VRRP
+// settings (src/control/vrrp-reload.ts) without dropping existing connections. Every start-up problem is one clear line and exit 1
 // (2 for bad arguments or a broken config file).
 
 import { appendFileSync, readFileSync, unwatchFile, watchFile } from 'node:fs';
@@ -31,6 +31,7 @@ import { UsageError } from './usage-error';
 import type { VrrpConfig } from '../ha/vrrp/config';
 import { loadVrrpFile } from '../ha/vrrp/load';
 import { VrrpRunner } from '../ha/vrrp/vrrp';
+import { reloadVrrp } from '../control/vrrp-reload';
 import { SyncFollower } from '../ha/follow';
 import { followSetup } from '../ha/follow-config';
 
@@ -111,7 +112,8 @@ Connection sync (with --workers, each worker syncs its own shard of the table):
                   master heard the instance becomes MASTER as usual (catch-up "not
                   needed"). 'tsvs status' and the metrics show the phase and counters.
   Check a file with 'tsvs check-config FILE'. See README "High availability".
-Signals: SIGHUP reloads the config; SIGTERM/SIGINT stop; SIGUSR1/SIGUSR2 active/standby.
+Signals: SIGHUP reloads the config and the VRRP settings (a master stays master);
+SIGTERM/SIGINT stop; SIGUSR1/SIGUSR2 active/standby.
 `;
 
 export async function run(argv: string[]): Promise<number> {
@@ -465,20 +467,27 @@ export async function run(argv: string[]): Promise<number> {
     onFatal = (msg) => stop(`fatal: ${msg}`, 1);
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
+    const followInstance = ha.follow?.instance ?? null;
     const reload = (why: string) => {
-      if (!values.config) {
+      if (!values.config && values.vrrp === undefined) {
         log(`${why}: no config file to reload`);
         return;
       }
-      try {
-        const next = loadAnyConfig(values.config);
-        const r = daemon.applyLoaded(next);
-        logfile = next.health.logfile.startsWith('/') ? next.health.logfile : '';
-        if (runner) log(`${why}: VRRP settings are not reloaded (restart to change them)`);
-        log(`${why}: reloaded ${values.config}: added ${r.added.length}, changed ${r.changed.length}, removed ${r.removed.length}; connections kept: ${daemon.connCount()}`);
-      } catch (e) {
-        log(`${why}: ${(e as Error).message.replace(/\n/g, ' ')}; the running configuration is unchanged`);
+      let fromConfig: VrrpConfig | undefined;
+      if (values.config) {
+        try {
+          const next = loadAnyConfig(values.config);
+          const r = daemon.applyLoaded(next);
+          fromConfig = next.native?.vrrp;
+          logfile = next.health.logfile.startsWith('/') ? next.health.logfile : '';
+          log(`${why}: reloaded ${values.config}: added ${r.added.length}, changed ${r.changed.length}, removed ${r.removed.length}; connections kept: ${daemon.connCount()}`);
+        } catch (e) {
+          log(`${why}: ${(e as Error).message.replace(/\n/g, ' ')}; the running configuration is unchanged`);
+          return;
+        }
       }
+      // the --vrrp file, else the config's own vrrp: section (when it has one)
+      if (values.vrrp !== undefined || fromConfig || runner) reloadVrrp(why, runner, values.vrrp !== undefined ? { file: values.vrrp } : { fromConfig }, followInstance, log);
     };
     process.on('SIGHUP', () => reload('SIGHUP'));
     process.on('SIGUSR1', () => daemon.setActive(true));

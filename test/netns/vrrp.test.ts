@@ -14,6 +14,7 @@
 //      when the link returns the old master goes FAULT -> BACKUP and stays there.
 //   4. track_script (vrrp_script with weight -60): the master's failing check lowers its
 //      priority below the backup's, which preempts; when the check passes it takes back.
+//      Then SIGHUP with a new priority: the master stays master; a broken file is refused.
 //   5. unicast peers (unicast_src_ip / unicast_peer) instead of multicast.
 //   6. interop with keepalived 2.2.7 (`keepalived --vrrp`, VRRPv3) in director2: tsvs
 //      master / keepalived backup and the reverse, failover both ways.
@@ -468,6 +469,22 @@ test('VRRP: election, failover, preemption, malformed adverts, keepalived intero
         await B.waitState('BACKUP', 2000);
         assert.equal(A.status()!.vrrp!.instances[0].priority, 150);
         await until(async () => (await vipMac(lab)) === A.mac, 5000, 'the VIP returns to A');
+
+        // SIGHUP with a new priority and without the check: A stays master, no transition
+        const transitions = A.status()!.vrrp!.instances[0].counters.transitions;
+        writeFileSync(join(dir, 'A.vrrp.conf'), keepalivedConf({ priority: 160, version: 3 }));
+        A.bg!.signal('SIGHUP');
+        await until(() => /SIGHUP: VRRP reloaded: added -, changed VI_1, restarted -, removed -/.test(A.bg!.err), 5000, () => `the reload line: ${A.bg!.err}`);
+        await until(() => A.status()?.vrrp?.instances[0].priority === 160, 3000, 'the status shows priority 160');
+        await sleep(1500);
+        assert.equal(A.state(), 'MASTER');
+        assert.equal(B.state(), 'BACKUP');
+        assert.equal(A.status()!.vrrp!.instances[0].counters.transitions, transitions, 'the reload changed no state');
+        // a broken file is refused; VRRP runs on as it was
+        writeFileSync(join(dir, 'A.vrrp.conf'), 'vrrp_instance VI_1 {\n priority 999\n');
+        A.bg!.signal('SIGHUP');
+        await until(() => /SIGHUP: VRRP not reloaded: .*it runs as it was/.test(A.bg!.err), 5000, () => `the refusal: ${A.bg!.err}`);
+        assert.equal(A.state(), 'MASTER');
       });
 
       await t.test('unicast peers (v3): election and failover without multicast', async (t) => {

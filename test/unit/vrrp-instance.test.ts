@@ -396,3 +396,62 @@ test('tracking: an address owner keeps 255; the priority stays within 1..254', (
   assert.equal(tr(250, 100, 'good'), 254);
   assert.equal(tr(100, 100, 'bad'), 100);
 });
+
+test('runner: reload changes a master in place (priority, VIPs, advert_int), starts new instances, stops removed ones', () => {
+  const clock = new FakeClock();
+  const sent: Uint8Array[] = [];
+  const logs: string[] = [];
+  const active: [number[], boolean][] = [];
+  const garps: number[][] = [];
+  const VIP2 = 0xc0000265;
+  const VIP3 = 0xc0000266;
+  const runs: string[][] = [];
+  const r = new VrrpRunner({ instances: [cfg({ priority: 100, notify: { stop: ['/stop.sh'] } })], warnings: [], scripts: [] }, {
+    owner: { setVipsActive: (v, a) => active.push([v, a]), announceVips: (v) => garps.push(v) },
+    log: (m) => logs.push(m),
+    addressOf: () => US,
+    clock,
+    openSocket: () => ({ send: (p) => sent.push(p), close: () => undefined }),
+    linkUp: () => true,
+    linkPollMs: 1e9,
+    runScript: (argv, _t, done) => {
+      runs.push(argv);
+      done(0, '');
+    },
+  });
+  r.start();
+  clock.advance(3610);
+  const vi1 = r.instances()[0];
+  assert.equal(vi1.state, 'MASTER');
+  const transitions = vi1.counters.transitions;
+  active.length = 0;
+  garps.length = 0;
+  // VI_1: priority 100 -> 150, VIP swapped for VIP2, advert_int 2; VI_2 new
+  const rep1 = r.reload({
+    instances: [cfg({ priority: 150, vips: [VIP2], advertIntCs: 200, notify: { stop: ['/stop.sh'] } }), cfg({ name: 'VI_2', vrid: 52, vips: [VIP3] })], warnings: [], scripts: [],
+  });
+  assert.deepEqual(rep1, { added: ['VI_2'], changed: ['VI_1'], restarted: [], removed: [] });
+  assert.equal(vi1.state, 'MASTER', 'a master stays master');
+  assert.equal(vi1.counters.transitions, transitions, 'no state change');
+  assert.equal(vi1.priority, 150);
+  assert.equal(sent.at(-1)![22], 150, 'the new priority advertised at once');
+  assert.deepEqual(active.slice(0, 2), [[[VIP], false], [[VIP2], true]], 'the old VIP given up, the new one taken');
+  assert.deepEqual(garps[0], [VIP2], 'and announced');
+  assert.deepEqual(active[2], [[VIP3], false], 'a new instance starts with its VIPs on standby');
+  const vi2 = r.instances()[1];
+  assert.equal(vi2.state, 'BACKUP');
+  const before = sent.length;
+  clock.advance(2000);
+  assert.ok(sent.slice(before).some((p) => p[22] === 150 && p[21] === 51), 'VI_1 adverts every 2 s now');
+  // remove VI_1, change VI_2's VRID (restart)
+  const rep2 = r.reload({ instances: [cfg({ name: 'VI_2', vrid: 53, vips: [VIP3] })], warnings: [], scripts: [] });
+  assert.deepEqual(rep2, { added: [], changed: [], restarted: ['VI_2'], removed: ['VI_1'] });
+  assert.equal(vi1.state, 'INIT');
+  assert.equal(sent.some((p) => p[21] === 51 && p[22] === 0), true, 'the removed master resigned with priority 0');
+  assert.deepEqual(runs.at(-1), ['/stop.sh'], 'notify_stop for the removed instance');
+  assert.equal(r.instances().length, 1);
+  assert.equal(r.instances()[0].cfg.vrid, 53);
+  assert.equal(r.instances()[0].state, 'BACKUP');
+  assert.deepEqual(r.allVips(), [VIP3]);
+  r.stop();
+});

@@ -95,7 +95,7 @@ export class VrrpInstance {
   private backupSince = 0;
   /** The master resigned (priority 0): the down timer runs for Skew_Time only. */
   private resigned = 0;
-  private readonly authData: Uint8Array;
+  private authData: Uint8Array;
 
   constructor(
     readonly cfg: VrrpInstanceConfig,
@@ -141,6 +141,18 @@ export class VrrpInstance {
       this.sendAdvert(this.priority);
       this.armTimer('adver', this.cfg.advertIntCs * 10);
     }
+  }
+
+  /**
+   * A reload changed settings of this instance that keep its identity (interface, VRID,
+   * version): they apply from now on, in whatever state it is. The priority is then set
+   * by the runner (tracking, setPriority), which a master advertises at once.
+   */
+  reconfigure(next: VrrpInstanceConfig): void {
+    Object.assign(this.cfg, next);
+    this.authData = this.cfg.authType === AUTH_NONE ? new Uint8Array(8) : passAuthData(this.cfg.authPass);
+    if (this.state === 'MASTER') this.masterAdverCs = this.cfg.advertIntCs;
+    if (this.cfg.priority === 255) this.priority = 255;
   }
 
   /** Shutdown: a master resigns with priority 0; then INIT. */

@@ -11,6 +11,8 @@
 //                        interfaces of track_interface
 //   check scripts     ─► track_script (track.ts): priority moved by weights, or FAULT
 //   stop()            ─► every master resigns with priority 0, sockets closed, notify_stop
+//   reload(config)    ─► SIGHUP: instances kept by name change their settings in place
+//                        (a master stays master), new ones start, removed ones resign
 //
 // The owner (the Daemon) decides what "owning a VIP" means: answering ARP and ping for it,
 // forwarding its traffic. Nothing here touches the data path.
@@ -76,6 +78,17 @@ interface Running {
   cfg: VrrpInstanceConfig;
   since: number;
   garpTimers: unknown[];
+  /** Removed by a reload: its stop runs notify_stop. */
+  removing?: boolean;
+}
+
+/** What a reload did, by instance name. */
+export interface VrrpReloadReport {
+  added: string[];
+  changed: string[];
+  /** Interface, VRID or version changed: stopped and started again. */
+  restarted: string[];
+  removed: string[];
 }
 
 export class VrrpRunner {
@@ -90,27 +103,50 @@ export class VrrpRunner {
   /** The vrrp_script checks some instance tracks, by name. */
   readonly checks = new Map<string, ScriptCheck>();
 
-  constructor(readonly config: VrrpConfig, private readonly opts: VrrpRunnerOptions) {
+  private started = false;
+
+  constructor(public config: VrrpConfig, private readonly opts: VrrpRunnerOptions) {
     this.clock = opts.clock ?? realClock;
     this.scripts = new NotifyScriptRunner(opts.log, opts.runScript);
-    const tracked = new Set(config.instances.flatMap((c) => c.trackScripts.map((t) => t.name)));
-    for (const s of config.scripts) {
-      if (!tracked.has(s.name)) continue;
-      this.checks.set(s.name, new ScriptCheck(s, opts.runScript ?? runScript, this.clock, (c) => {
-        this.opts.log(`VRRP: check script ${c.cfg.name} is now ${c.status} (${c.runs} runs, ${c.failures} failed)`);
-        this.retrack();
-      }));
-    }
     this.drops = Object.fromEntries(DROP_REASONS.map((r) => [r, 0])) as Record<DropReason, number>;
-    for (const cfg of config.instances) {
-      const r: Running = { cfg, since: this.clock.now(), garpTimers: [], inst: null as unknown as VrrpInstance };
-      r.inst = new VrrpInstance(cfg, cfg.unicastSrc || opts.addressOf(cfg.interface), this.clock, {
-        send: (a) => this.sendAdvert(r, a),
-        onState: (from, to, why) => this.stateChanged(r, from, to, why),
-        onDrop: (reason) => this.drops[reason]++,
-        holdPreempt: () => opts.holdPreempt?.(cfg.name) ?? false,
+    this.syncChecks(config);
+    for (const cfg of config.instances) this.running.push(this.makeRunning(cfg));
+  }
+
+  private makeRunning(cfg: VrrpInstanceConfig): Running {
+    const r: Running = { cfg, since: this.clock.now(), garpTimers: [], inst: null as unknown as VrrpInstance };
+    r.inst = new VrrpInstance(cfg, cfg.unicastSrc || this.opts.addressOf(cfg.interface), this.clock, {
+      send: (a) => this.sendAdvert(r, a),
+      onState: (from, to, why) => this.stateChanged(r, from, to, why),
+      onDrop: (reason) => this.drops[reason]++,
+      holdPreempt: () => this.opts.holdPreempt?.(cfg.name) ?? false,
+    });
+    return r;
+  }
+
+  /**
+   * One check per vrrp_script some instance tracks: a check whose settings did not change
+   * keeps running (and its status); others are stopped, created or replaced.
+   */
+  private syncChecks(config: VrrpConfig): void {
+    const tracked = new Set(config.instances.flatMap((c) => c.trackScripts.map((t) => t.name)));
+    const want = new Map(config.scripts.filter((s) => tracked.has(s.name)).map((s) => [s.name, s]));
+    for (const [name, c] of this.checks) {
+      const w = want.get(name);
+      if (w && JSON.stringify({ ...w, line: 0 }) === JSON.stringify({ ...c.cfg, line: 0 })) {
+        want.delete(name);
+        continue;
+      }
+      c.stop();
+      this.checks.delete(name);
+    }
+    for (const s of want.values()) {
+      const c = new ScriptCheck(s, this.opts.runScript ?? runScript, this.clock, (chk) => {
+        this.opts.log(`VRRP: check script ${chk.cfg.name} is now ${chk.status} (${chk.runs} runs, ${chk.failures} failed)`);
+        this.retrack();
       });
-      this.running.push(r);
+      this.checks.set(s.name, c);
+      if (this.started) c.start();
     }
   }
 
@@ -121,19 +157,91 @@ export class VrrpRunner {
 
   /** Opens the sockets (throws when it cannot, e.g. without CAP_NET_RAW) and starts every instance. */
   start(): void {
-    const open = this.opts.openSocket ?? ((ifname, onPacket, onError) => new VrrpSocket(ifname, onPacket, onError));
-    for (const ifname of new Set(this.running.map((r) => r.cfg.interface))) {
-      this.sockets.set(ifname, open(ifname, (buf) => this.receive(ifname, buf), (msg) => this.opts.log(msg)));
-    }
-    const isUp = this.opts.linkUp ?? linkUp;
-    for (const r of this.running) {
-      for (const ifname of [r.cfg.interface, ...r.cfg.trackInterfaces.map((t) => t.name)]) this.linkState.set(ifname, isUp(ifname));
-      r.inst.start();
-    }
+    this.openSockets();
+    for (const r of this.running) this.startOne(r);
     for (const c of this.checks.values()) c.start();
+    this.started = true;
     this.retrack();
+    const isUp = this.opts.linkUp ?? linkUp;
     this.linkTimer = setInterval(() => this.pollLinks(isUp), this.opts.linkPollMs ?? 250);
     this.linkTimer.unref();
+  }
+
+  /** A socket for every interface an instance runs on (new ones only). */
+  private openSockets(): void {
+    const open = this.opts.openSocket ?? ((ifname, onPacket, onError) => new VrrpSocket(ifname, onPacket, onError));
+    for (const ifname of new Set(this.running.map((r) => r.cfg.interface))) {
+      if (!this.sockets.has(ifname)) this.sockets.set(ifname, open(ifname, (buf) => this.receive(ifname, buf), (msg) => this.opts.log(msg)));
+    }
+  }
+
+  private startOne(r: Running): void {
+    const isUp = this.opts.linkUp ?? linkUp;
+    for (const ifname of [r.cfg.interface, ...r.cfg.trackInterfaces.map((t) => t.name)]) {
+      if (!this.linkState.has(ifname)) this.linkState.set(ifname, isUp(ifname));
+    }
+    r.inst.start();
+  }
+
+  /**
+   * SIGHUP: applies a new configuration without a needless state change. An instance kept
+   * by name with the same interface, VRID and version takes the new settings in place (a
+   * master stays master: new VIPs are announced, removed ones given up, a new priority
+   * advertised at once); one whose interface, VRID or version changed is stopped and
+   * started again; new instances start as at start-up (VIPs on standby until MASTER);
+   * removed ones resign (priority 0) and run notify_stop. Check scripts whose settings did
+   * not change keep running.
+   */
+  reload(next: VrrpConfig): VrrpReloadReport {
+    const report: VrrpReloadReport = { added: [], changed: [], restarted: [], removed: [] };
+    const byName = new Map(next.instances.map((c) => [c.name, c]));
+    for (const r of [...this.running]) {
+      const n = byName.get(r.cfg.name);
+      if (n && n.interface === r.cfg.interface && n.vrid === r.cfg.vrid && n.version === r.cfg.version) continue;
+      r.removing = true;
+      r.inst.stop();
+      this.running.splice(this.running.indexOf(r), 1);
+      (n ? report.restarted : report.removed).push(r.cfg.name);
+    }
+    this.syncChecks(next);
+    const fresh: Running[] = [];
+    for (const n of next.instances) {
+      const r = this.running.find((x) => x.cfg.name === n.name);
+      if (!r) {
+        const nr = this.makeRunning(n);
+        this.running.push(nr);
+        fresh.push(nr);
+        if (!report.restarted.includes(n.name)) report.added.push(n.name);
+        continue;
+      }
+      if (JSON.stringify({ ...r.cfg, line: 0 }) === JSON.stringify({ ...n, line: 0 })) continue;
+      const gone = r.cfg.vips.filter((v) => !n.vips.includes(v));
+      const added = n.vips.filter((v) => !r.cfg.vips.includes(v));
+      r.inst.reconfigure(n);
+      if (gone.length) this.opts.owner.setVipsActive(gone, false);
+      if (added.length) {
+        const master = r.inst.state === 'MASTER';
+        this.opts.owner.setVipsActive(added, master);
+        if (master) this.opts.owner.announceVips(added);
+      }
+      report.changed.push(n.name);
+    }
+    this.config = next;
+    if (this.started) {
+      this.openSockets();
+      for (const r of fresh) {
+        this.opts.owner.setVipsActive(r.cfg.vips, false);
+        this.startOne(r);
+      }
+      const used = new Set(this.running.map((r) => r.cfg.interface));
+      for (const [ifname, s] of this.sockets) {
+        if (used.has(ifname)) continue;
+        s.close();
+        this.sockets.delete(ifname);
+      }
+      this.retrack();
+    }
+    return report;
   }
 
   /** Shutdown: masters resign (priority 0), VIPs are given up, sockets closed. */
@@ -247,7 +355,7 @@ export class VrrpRunner {
     this.opts.onState?.(r.cfg.name, from, to);
     // INIT: a stop (notify_stop), or passing through when the link comes back (no script)
     if (to !== 'INIT') this.scripts.notify(r.cfg, to, r.inst.priority);
-    else if (this.stopping) this.scripts.notify(r.cfg, 'STOP', r.inst.priority);
+    else if (this.stopping || r.removing) this.scripts.notify(r.cfg, 'STOP', r.inst.priority);
   }
 
   private scheduleRefresh(r: Running): void {
