@@ -8,7 +8,9 @@
 //   - a kept-alive connection and a long TCP stream survive a `tsvsadm -e` weight change
 //     and a SIGHUP reload (the change reaches every worker between blocks);
 //   - standby (SIGUSR2) reaches every worker: no datagram is forwarded until SIGUSR1;
-//   - SIGTERM stops every worker and the daemon exits 0.
+//   - SIGTERM stops every worker and the daemon exits 0;
+//   - --steer-softirq sets the RX queues' RPS masks to the CPU without a worker and puts
+//     the old ones back at stop.
 // Every wait is bounded; everything started here is stopped by its PID in a finally.
 
 import { test } from 'node:test';
@@ -245,6 +247,22 @@ test('tsvs daemon --workers 2 in a namespace lab', { skip, timeout: 170_000 }, a
         assert.ok(s.workers![owner].conns >= ports.length && s.workers![1 - owner].conns === 0, `every connection on worker ${owner}: ${JSON.stringify(s.workers)}`);
         const r = await d2.stop('SIGTERM', 5000);
         assert.equal(r.code, 0, d2.err);
+      });
+
+      await t.test('--steer-softirq: the RX queues\' RPS masks move to the CPU without a worker, and come back at stop', async () => {
+        const rps = async () => (await nsRun(lab.director.ns, ['cat', `/sys/class/net/${lab.director.ifname}/queues/rx-0/rps_cpus`])).stdout.trim();
+        const before = await rps();
+        // both workers on CPU 1: CPU 0 is the one left for receive softirq
+        const d3 = startBg(lab.director.ns, [process.execPath, TSVS, 'daemon', '--interface', lab.director.ifname, '--config', cfg,
+          '--status-file', statusFile, '--socket', sock, '--workers', '2', '--cpus', '1', '--steer-softirq']);
+        await until(() => /: director on /.test(d3.err) || !d3.running, 20_000, () => `the start-up line: ${d3.err}`);
+        assert.match(d3.err, /--steer-softirq: RPS of eth0 \(1 RX queue\(s\)\) -> CPUs 0 \(mask 1\)/);
+        assert.equal(parseInt(await rps(), 16), 1, 'rps_cpus is CPU 0 while the daemon runs');
+        const udp = await udpSend(lab, vip, 7, ['x', 'y'], { timeoutMs: 2000 });
+        assert.equal(udp.length, 2, 'forwarding works with the steered masks');
+        const r = await d3.stop('SIGTERM', 5000);
+        assert.equal(r.code, 0, d3.err);
+        assert.equal(await rps(), before, 'the old mask is back');
       });
     } finally {
       for (const b of started.splice(0)) if (b.running) await b.stop('SIGTERM', 3000);
