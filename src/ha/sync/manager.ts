@@ -34,7 +34,7 @@ import type { Director } from '../../core/director';
 import type { DaemonSnapshot } from '../../ipvsadm/snapshot';
 import { SYNC_MAXLEN_MAX } from './codec';
 import { SyncBackup } from './backup';
-import { SyncMaster, checkSendRules, DEFAULT_SEND_RULES, type SyncSendRules } from './master';
+import { SyncMaster, SyncMasterCounters, checkSendRules, DEFAULT_SEND_RULES, type SyncSendRules } from './master';
 import { TableWalker } from './walk';
 import { SyncWriter } from './codec';
 import type { AppliedCounts } from './backup';
@@ -365,31 +365,16 @@ export class SyncManager {
   private countersOf(r: Running): SyncCounters {
     const out: SyncCounters = {};
     if (r.shard) {
-      const sum = (k: keyof ShardMasterCounters) => r.shard!.perShard.reduce((n, c) => n + (c?.[k] ?? 0), 0);
-      out.master_queued = sum('queued');
-      out.master_ring_full = sum('ringFull');
-      out.master_stale = sum('stale');
-      out.master_rehash_drops = sum('rehashDrops');
-      out.sent_msgs = sum('sentMsgs') + r.shard.markersSent;
-      out.sent_conns = sum('sentConns');
-      out.send_errors = r.sendErrors;
-      out.walk_queued = sum('walkQueued');
-      out.walk_passes = r.shard.markersSent;
-      out.markers_sent = r.shard.markersSent;
+      // the shards' counters summed, the markers (sent from here) added
+      const sum = {} as ShardMasterCounters;
+      for (const k of Object.keys(new SyncMasterCounters()) as (keyof ShardMasterCounters)[]) {
+        sum[k] = r.shard.perShard.reduce((n, c) => n + (c?.[k] ?? 0), 0);
+      }
+      sum.sentMsgs += r.shard.markersSent;
+      sum.markersSent = r.shard.markersSent;
+      putMasterCounters(out, sum, r.sendErrors, r.shard.markersSent);
     }
-    if (r.master) {
-      const m = r.master.counters;
-      out.master_queued = m.queued;
-      out.master_ring_full = m.ringFull;
-      out.master_stale = m.stale;
-      out.master_rehash_drops = m.rehashDrops;
-      out.sent_msgs = m.sentMsgs;
-      out.sent_conns = m.sentConns;
-      out.send_errors = r.sendErrors;
-      out.walk_queued = m.walkQueued;
-      out.walk_passes = r.walker?.passes ?? 0;
-      out.markers_sent = m.markersSent;
-    }
+    if (r.master) putMasterCounters(out, r.master.counters, r.sendErrors, r.walker?.passes ?? 0);
     if (r.backup) {
       const b = r.backup.counters;
       out.rx_msgs = b.rxMsgs;
@@ -406,6 +391,20 @@ export class SyncManager {
     }
     return out;
   }
+}
+
+/** A master's counters under their status and metrics names. */
+function putMasterCounters(out: SyncCounters, c: ShardMasterCounters, sendErrors: number, walkPasses: number): void {
+  out.master_queued = c.queued;
+  out.master_ring_full = c.ringFull;
+  out.master_stale = c.stale;
+  out.master_rehash_drops = c.rehashDrops;
+  out.sent_msgs = c.sentMsgs;
+  out.sent_conns = c.sentConns;
+  out.send_errors = sendErrors;
+  out.walk_queued = c.walkQueued;
+  out.walk_passes = walkPasses;
+  out.markers_sent = c.markersSent;
 }
 
 function closeSocket(r: Running): void {
