@@ -8,8 +8,9 @@ import assert from 'node:assert/strict';
 import { SyncFollower, type SyncDaemons, type SyncFollowConfig } from '../../src/ha/follow';
 import type { SyncDaemonConfig, SyncState } from '../../src/ha/sync/manager';
 import type { VrrpInstanceConfig, VrrpState } from '../../src/ha/vrrp/config';
-import { VrrpInstance, type Clock } from '../../src/ha/vrrp/instance';
+import { VrrpInstance } from '../../src/ha/vrrp/instance';
 import { AUTH_NONE, type Advert } from '../../src/ha/vrrp/packet';
+import { FakeClock, PEER, US, VIP, instanceConfig } from './vrrp-fixtures';
 
 class FakeSync implements SyncDaemons {
   readonly running = new Map<SyncState, SyncDaemonConfig>();
@@ -164,42 +165,7 @@ test('follow: without catch-up nothing is ever held', () => {
 
 // ------------------------------------------------------------ with a real VRRP instance
 
-class FakeClock implements Clock {
-  t = 0;
-  private seq = 0;
-  private timers = new Map<number, { at: number; fn: () => void }>();
-  now(): number { return this.t; }
-  setTimer(ms: number, fn: () => void): unknown {
-    const id = ++this.seq;
-    this.timers.set(id, { at: this.t + ms, fn });
-    return id;
-  }
-  clearTimer(h: unknown): void { this.timers.delete(h as number); }
-  advance(ms: number): void {
-    const end = this.t + ms;
-    for (;;) {
-      let next: [number, { at: number; fn: () => void }] | undefined;
-      for (const e of this.timers) if (e[1].at <= end && (!next || e[1].at < next[1].at)) next = e;
-      if (!next) break;
-      this.timers.delete(next[0]);
-      this.t = next[1].at;
-      next[1].fn();
-    }
-    this.t = end;
-  }
-}
-
-const VIP = 0xc0000264;
-const US = 0xc0000202;
-const PEER = 0xc0000203;
-
-function instCfg(over: Partial<VrrpInstanceConfig>): VrrpInstanceConfig {
-  return {
-    name: 'VI_1', line: 1, interface: 'eth0', vrid: 51, priority: 100, initialState: 'BACKUP', version: 3, advertIntCs: 100,
-    vips: [VIP], authType: AUTH_NONE, authPass: '', preempt: true, preemptDelaySec: 0, unicastSrc: 0, unicastPeers: [],
-    garpMasterRepeat: 5, garpMasterDelaySec: 5, garpMasterRefreshSec: 0, notify: {}, trackInterfaces: [], trackScripts: [], ...over,
-  };
-}
+const instCfg = instanceConfig;
 
 function pair(over: Partial<VrrpInstanceConfig>, catchUpTimeoutSec = 60) {
   const { sync, f } = make({ catchUpTimeoutSec });
