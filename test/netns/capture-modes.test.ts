@@ -35,7 +35,7 @@ import type { Lab } from '../../src/lab/state';
 import type { DaemonStatus } from '../../src/control/daemon';
 import { hasNative } from '../../src/io/native';
 import { TCP_RST, type Frame } from './helpers/frames';
-import { Bg, sleep, until, has } from './helpers/bg';
+import { Bg, BgGroup, sleep, until, has } from './helpers/bg';
 
 const TSVS = join(__dirname, '..', '..', 'src', 'cli', 'tsvs.js');
 const CAPTURE = join(__dirname, 'helpers', 'capture.js');
@@ -68,12 +68,9 @@ const MODES: Mode[] = [
   { name: 'tun, offloads on', capture: 'tun', offloads: 'on', args: ['--capture', 'tun', '--tun', TUN, '--tun-routes'], ipForward: 1, ownsVip: false, portBase: 23001 },
 ];
 
-const started: Bg[] = [];
-function startBg(ns: string, argv: string[]): Bg {
-  const b = new Bg(ns, argv);
-  started.push(b);
-  return b;
-}
+/** Every process started here, stopped by its PID at the end whatever happened. */
+const started = new BgGroup();
+const startBg = (ns: string, argv: string[]): Bg => started.start(ns, argv);
 
 function yamlOf(lab: Lab): string {
   const [rs1, rs2, rs3] = lab.realServers;
@@ -242,7 +239,7 @@ test('the data plane in every capture mode: afpacket, pcap, tun (routed lab, 3 r
         });
       }
     } finally {
-      for (const b of started.splice(0)) if (b.running) await b.stop('SIGTERM', 2000);
+      await started.stopAll(2000);
       await run(['ip', 'netns', 'exec', director.ns, 'sysctl', '-qw', 'net.ipv4.ip_forward=0'], { check: false });
       removeDir();
       process.removeListener('exit', removeDir);

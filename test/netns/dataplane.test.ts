@@ -26,7 +26,7 @@ import type { Lab } from '../../src/lab/state';
 import type { DaemonStatus } from '../../src/control/daemon';
 import { hasNative } from '../../src/io/native';
 import { TCP_ACK, TCP_RST, TCP_SYN, fixIpChecksum, tcpFrame, toHex, wr16, type Frame } from './helpers/frames';
-import { Bg, sleep, until, has } from './helpers/bg';
+import { Bg, BgGroup, sleep, until, has } from './helpers/bg';
 
 const TSVS = join(__dirname, '..', '..', 'src', 'cli', 'tsvs.js');
 const HELPERS = join(__dirname, 'helpers');
@@ -46,18 +46,9 @@ const skip = labSkipReason() ??
 // Background processes in a namespace: our own children, stopped by their PID
 // ===================================================================================
 
-/** Every Bg started by the tests, stopped at the end whatever happened. */
-const started: Bg[] = [];
-
-function startBg(ns: string, argv: string[]): Bg {
-  const b = new Bg(ns, argv);
-  started.push(b);
-  return b;
-}
-
-async function stopAll(): Promise<void> {
-  for (const b of started.splice(0)) if (b.running) await b.stop('SIGTERM', 2000);
-}
+/** Every process started here, stopped by its PID at the end whatever happened. */
+const started = new BgGroup();
+const startBg = (ns: string, argv: string[]): Bg => started.start(ns, argv);
 
 /** A capture (helpers/capture.ts) on `ifname` in `ns`; frames() parses what it printed so far. */
 class Capture {
@@ -660,7 +651,7 @@ test('tsvs daemon forwards through the VIP by direct routing (namespace lab, 3 r
         });
       });
     } finally {
-      await stopAll();
+      await started.stopAll(2000);
       removeDir();
       process.removeListener('exit', removeDir);
     }

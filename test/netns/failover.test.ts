@@ -30,7 +30,8 @@ import { nsRun } from '../../src/lab/exec';
 import type { Lab } from '../../src/lab/state';
 import { hasNative } from '../../src/io/native';
 import type { Frame } from './helpers/frames';
-import { Bg, sleep, until } from './helpers/bg';
+import { TestResults } from './helpers/results';
+import { Bg, BgGroup, sleep, until } from './helpers/bg';
 import { TestDirector } from './helpers/vrrp-director';
 
 const ROOT = join(__dirname, '..', '..');
@@ -46,18 +47,12 @@ const FAILOVER_BOUND_MS = 3609 + 400;
 
 const skip = labSkipReason() ?? (!hasNative() ? 'the native addon is not built (npm run build:native)' : undefined);
 
-const started: Bg[] = [];
-function startBg(ns: string, argv: string[]): Bg {
-  const b = new Bg(ns, argv);
-  started.push(b);
-  return b;
-}
+/** Every process started here, stopped by its PID at the end whatever happened. */
+const started = new BgGroup();
+const startBg = (ns: string, argv: string[]): Bg => started.start(ns, argv);
 
-const results: Record<string, unknown> = {};
-function record(t: TestContext, key: string, value: unknown): void {
-  results[key] = value;
-  t.diagnostic(`${key}: ${JSON.stringify(value)}`);
-}
+const results = new TestResults();
+const record = (t: TestContext, key: string, value: unknown): void => results.record(t, key, value);
 
 function config(priority: number, sync: boolean): string {
   const svc = (port: number) => `  - vip: ${VIP}
@@ -259,10 +254,10 @@ test('failover with and without connection sync: SIGKILL and unplugged master, r
       // backup's entries go to the worker of their flow, one marker per pass of all shards
       await t.test('sigkill, sync on, --workers 2', async (t) => scenario(t, lab, dir, cap, 'sigkill', true, 2));
     } finally {
-      for (const b of started.splice(0).reverse()) if (b.running) await b.stop('SIGTERM', 3000);
+      await started.stopAll(3000);
       const out = join(ROOT, '..', 'bench', 'results');
       mkdirSync(out, { recursive: true });
-      writeFileSync(join(out, 'failover.json'), `${JSON.stringify({ command: 'npx tsc -p . && node --test --test-timeout=600000 dist/test/netns/failover.test.js', results }, null, 2)}\n`);
+      writeFileSync(join(out, 'failover.json'), `${JSON.stringify({ command: 'npx tsc -p . && node --test --test-timeout=600000 dist/test/netns/failover.test.js', results: results.values }, null, 2)}\n`);
       rmSync(dir, { recursive: true, force: true });
     }
   });

@@ -25,7 +25,7 @@ import { nsRun, pidMatches, startInNs, stopPid } from '../../src/lab/exec';
 import { run } from '../../src/lab/run';
 import type { Lab, ProcRecord } from '../../src/lab/state';
 import { hasNative } from '../../src/io/native';
-import { Bg, sleep, until, has } from './helpers/bg';
+import { Bg, BgGroup, sleep, until, has } from './helpers/bg';
 
 const TSVS = join(__dirname, '..', '..', 'src', 'cli', 'tsvs.js');
 const TSVSADM = join(__dirname, '..', '..', 'src', 'cli', 'tsvsadm.js');
@@ -44,12 +44,9 @@ const BOUND_MS = (CHECKINTERVAL * FAILURECOUNT + CHECKTIMEOUT) * 1000 + 2000;
 /** A real that stops answering ping fails each check only at checktimeout: failurecount x (interval + timeout). */
 const PING_BOUND_MS = FAILURECOUNT * (CHECKINTERVAL + CHECKTIMEOUT) * 1000 + 2000;
 
-const started: Bg[] = [];
-function startBg(ns: string, argv: string[]): Bg {
-  const b = new Bg(ns, argv);
-  started.push(b);
-  return b;
-}
+/** Every process started here, stopped by its PID at the end whatever happened. */
+const started = new BgGroup();
+const startBg = (ns: string, argv: string[]): Bg => started.start(ns, argv);
 
 // ---- tsvsadm -L -n ---------------------------------------------------------------------
 
@@ -397,7 +394,7 @@ fork=no
         }
       });
     } finally {
-      for (const bg of started.splice(0)) if (bg.running) await bg.stop('SIGTERM', 2000);
+      await started.stopAll(2000);
       for (const p of restarted) await stopPid(p.pid, { marker: p.marker });
       for (const ns of icmpIgnored) await nsRun(ns, ['sysctl', '-qw', 'net.ipv4.icmp_echo_ignore_all=0'], { check: false });
       rmSync(dir, { recursive: true, force: true });

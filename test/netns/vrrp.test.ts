@@ -33,7 +33,8 @@ import { hasNative } from '../../src/io/native';
 import { AUTH_NONE, AUTH_PASS, encodePacket, passAuthData, type Advert } from '../../src/ha/vrrp/packet';
 import { parseV4 } from '../../src/core/addr';
 import type { Frame } from './helpers/frames';
-import { Bg, sleep, until, has } from './helpers/bg';
+import { TestResults } from './helpers/results';
+import { Bg, BgGroup, sleep, until, has } from './helpers/bg';
 import { TestDirector } from './helpers/vrrp-director';
 
 const TSVS = join(__dirname, '..', '..', 'src', 'cli', 'tsvs.js');
@@ -49,19 +50,12 @@ const skip = labSkipReason() ??
   (!hasNative() ? 'the native addon is not built (npm run build:native)' : undefined) ??
   (!has(['curl', '--version']) ? 'curl not installed' : undefined);
 
-/** Every Bg started here, stopped at the end whatever happened. */
-const started: Bg[] = [];
-function startBg(ns: string, argv: string[]): Bg {
-  const b = new Bg(ns, argv);
-  started.push(b);
-  return b;
-}
+/** Every process started here, stopped by its PID at the end whatever happened. */
+const started = new BgGroup();
+const startBg = (ns: string, argv: string[]): Bg => started.start(ns, argv);
 
-const results: Record<string, unknown> = {};
-function record(t: TestContext, key: string, value: unknown): void {
-  results[key] = value;
-  t.diagnostic(`${key}: ${JSON.stringify(value)}`);
-}
+const results = new TestResults();
+const record = (t: TestContext, key: string, value: unknown): void => results.record(t, key, value);
 
 // ---- configuration files -----------------------------------------------------------
 
@@ -586,8 +580,8 @@ test('VRRP: election, failover, preemption, malformed adverts, keepalived intero
         }
       });
     } finally {
-      for (const b of started.splice(0).reverse()) if (b.running) await b.stop('SIGTERM', 3000);
-      writeFileSync(join(tmpdir(), 'tsvs-vrrp-results.json'), `${JSON.stringify(results, null, 2)}\n`);
+      await started.stopAll(3000);
+      writeFileSync(join(tmpdir(), 'tsvs-vrrp-results.json'), `${JSON.stringify(results.values, null, 2)}\n`);
       rmSync(dir, { recursive: true, force: true });
     }
   });

@@ -26,7 +26,7 @@ import { nsRun, udpSend } from '../../src/lab/exec';
 import { labSkipReason, withLab } from '../../src/lab/fixture';
 import { run } from '../../src/lab/run';
 import type { Lab } from '../../src/lab/state';
-import { Bg, sleep, until, has } from './helpers/bg';
+import { Bg, BgGroup, sleep, until, has } from './helpers/bg';
 
 const TSVS = join(__dirname, '..', '..', 'src', 'cli', 'tsvs.js');
 const TSVSADM = join(__dirname, '..', '..', 'src', 'cli', 'tsvsadm.js');
@@ -36,12 +36,9 @@ const skip = labSkipReason() ??
   (!hasNative() ? 'the native addon is not built (npm run build:native)' : undefined) ??
   (!has(['curl', '--version']) ? 'curl not installed' : undefined);
 
-const started: Bg[] = [];
-function startBg(ns: string, argv: string[]): Bg {
-  const b = new Bg(ns, argv);
-  started.push(b);
-  return b;
-}
+/** Every process started here, stopped by its PID at the end whatever happened. */
+const started = new BgGroup();
+const startBg = (ns: string, argv: string[]): Bg => started.start(ns, argv);
 
 function yaml(vip: string, w1: number, w2: number): string {
   const tcp = (port: number) => `  - vip: ${vip}
@@ -265,7 +262,7 @@ test('tsvs daemon --workers 2 in a namespace lab', { skip, timeout: 170_000 }, a
         assert.equal(await rps(), before, 'the old mask is back');
       });
     } finally {
-      for (const b of started.splice(0)) if (b.running) await b.stop('SIGTERM', 3000);
+      await started.stopAll(3000);
       rmSync(dir, { recursive: true, force: true });
     }
   });
